@@ -1,0 +1,1 @@
+"""tinycnn: a convolutional neural network library in NumPy and Numba."""
