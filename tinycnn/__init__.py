@@ -1,1 +1,27 @@
-"""tinycnn: a convolutional neural network library in NumPy and Numba."""
+"""tinycnn: a convolutional neural network library written from scratch in NumPy, with Numba kernels.
+
+    import tinycnn as tc
+    model = tc.Sequential(tc.Conv2D(1, 32, 3), tc.ReLU(), tc.MaxPool2D(2),
+                          tc.Flatten(), tc.Dense(32 * 13 * 13, 10))
+    loss, dlogits = tc.softmax_cross_entropy(model.forward(x), labels)
+    model.backward(dlogits); opt.step(); opt.zero_grad()
+"""
+from .backend import get_backend, set_backend
+from .data import fetch, load_mnist, read_idx, write_idx
+from .gradcheck import gradcheck, numerical_grad, rel_error
+from .layers import (BatchNorm1D, BatchNorm2D, Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D,
+                     ReLU, Residual, ShapeError)
+from .losses import softmax, softmax_cross_entropy
+from .model import ModelFileError, Sequential, load
+from .optim import SGD, Adam
+from .random import seed
+from .architectures import ARCHITECTURES
+
+__all__ = [
+    "Sequential", "Layer", "Conv2D", "MaxPool2D", "Dense", "ReLU", "Flatten", "Dropout",
+    "BatchNorm1D", "BatchNorm2D", "Residual", "ShapeError",
+    "softmax", "softmax_cross_entropy", "SGD", "Adam",
+    "load", "ModelFileError", "seed", "set_backend", "get_backend",
+    "gradcheck", "numerical_grad", "rel_error",
+    "load_mnist", "fetch", "read_idx", "write_idx",
+]

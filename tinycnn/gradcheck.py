@@ -1,0 +1,68 @@
+"""Check analytic gradients against centered finite differences, in float64."""
+import copy
+
+import numpy as np
+
+from . import random as tc_random
+
+
+def numerical_grad(f, x, eps=1e-6):
+    """df/dx by centered differences: (f(x + eps) - f(x - eps)) / (2 eps), one element at a time.
+
+    f: () -> float, reading x; x: any shape, changed in place and restored.
+    """
+    grad = np.zeros_like(x, dtype=np.float64)
+    flat, gflat = x.reshape(-1), grad.reshape(-1)
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + eps
+        up = f()
+        flat[i] = old - eps
+        down = f()
+        flat[i] = old
+        gflat[i] = (up - down) / (2 * eps)
+    return grad
+
+
+def rel_error(a, b):
+    """||a - b|| / (||a|| + ||b||): 0 for equal arrays, 1 for unrelated ones."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    denom = np.linalg.norm(a) + np.linalg.norm(b)
+    return float(np.linalg.norm(a - b) / denom) if denom > 0 else 0.0
+
+
+def gradcheck(layer, x, eps=1e-6, rng=None):
+    """Compare a layer's backward with finite differences of its forward.
+
+    The layer is copied and cast to float64 (the original is untouched); the loss is
+    sum(forward(x) * dy) for a random dy, so backward(dy) must equal d loss / d x.
+    Every forward runs on a fresh copy of the layer with the library's generator rewound,
+    so dropout masks repeat and batch norm's running statistics do not drift.
+    A parameter whose true gradient is zero (a bias right before batch norm) shows only
+    rounding noise, and so a large relative error: check such parameters by absolute size.
+    Returns {"x": error, "<param path>": error, ...}: relative errors (see rel_error).
+    """
+    rng = rng if rng is not None else np.random.default_rng(0)
+    layer = copy.deepcopy(layer).astype(np.float64)
+    x = np.array(x, dtype=np.float64)
+    rng_state = tc_random.default_rng().bit_generator.state
+
+    def fresh_forward(target):
+        tc_random.default_rng().bit_generator.state = rng_state
+        return target.forward(x)
+
+    dy = rng.standard_normal(fresh_forward(copy.deepcopy(layer)).shape)
+
+    def loss():
+        return float(np.sum(fresh_forward(copy.deepcopy(layer)) * dy))
+
+    probe = copy.deepcopy(layer)
+    probe.zero_grad()
+    fresh_forward(probe)
+    errors = {"x": rel_error(probe.backward(dy), numerical_grad(loss, x, eps))}
+    probe_layers = dict(probe.named_layers())
+    for path, sub in layer.named_layers():
+        for key, value in sub.params.items():
+            analytic = probe_layers[path].grads[key]
+            errors[f"{path}.{key}" if path else key] = rel_error(analytic, numerical_grad(loss, value, eps))
+    return errors

@@ -1,0 +1,128 @@
+"""Plain NumPy reference kernels: written to be read, and the yardstick the Numba twins are tested against.
+
+Conventions: images are NCHW; a conv's "columns" matrix has one row per (channel, kernel row,
+kernel column) and one column per (image, output row, output column), so a convolution is
+the single matrix product  W.reshape(F, C*kh*kw) @ cols.
+"""
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+def out_size(size, k, stride, pad):
+    """Output length of a window of length k sliding with `stride` over `size` + 2*`pad`."""
+    return (size + 2 * pad - k) // stride + 1
+
+
+def im2col(x, kh, kw, stride, pad):
+    """Unfold every receptive field of x into a column.
+
+    x: (N, C, H, W) -> cols: (C*kh*kw, N*Ho*Wo), where
+    cols[(c*kh + i)*kw + j, (n*Ho + y)*Wo + x'] = xpad[n, c, y*stride + i, x'*stride + j].
+    """
+    N, C, H, W = x.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    # windows[n, c, y, x', i, j] is a view, no copy yet; striding picks every stride-th window.
+    windows = sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
+    Ho, Wo = windows.shape[2], windows.shape[3]
+    return windows.transpose(1, 4, 5, 0, 2, 3).reshape(C * kh * kw, N * Ho * Wo)
+
+
+def col2im(cols, x_shape, kh, kw, stride, pad):
+    """The adjoint of im2col: add every column back onto the pixels it was read from.
+
+    cols: (C*kh*kw, N*Ho*Wo) -> dx: x_shape = (N, C, H, W).
+    One vectorised add per kernel offset (i, j): the kh*kw slices never overlap within
+    themselves, so plain `+=` is exact and np.add.at is not needed.
+    """
+    N, C, H, W = x_shape
+    Ho, Wo = out_size(H, kh, stride, pad), out_size(W, kw, stride, pad)
+    c6 = cols.reshape(C, kh, kw, N, Ho, Wo)
+    dxp = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            dxp[:, :, i:i + stride * Ho:stride, j:j + stride * Wo:stride] += c6[:, i, j].transpose(1, 0, 2, 3)
+    return dxp[:, :, pad:pad + H, pad:pad + W]
+
+
+def maxpool_forward(x, k, stride):
+    """Max over each k x k window.
+
+    x: (N, C, H, W) -> out: (N, C, Ho, Wo) and arg: (N, C, Ho, Wo) uint8, the position
+    i*k + j of the maximum inside its window (the "switch" that backward routes through).
+    """
+    windows = sliding_window_view(x, (k, k), axis=(2, 3))[:, :, ::stride, ::stride]
+    flat = windows.reshape(windows.shape[:4] + (k * k,))
+    arg = flat.argmax(axis=-1)  # the first maximum wins a tie, as in the Numba twin
+    out = np.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
+    return out, arg.astype(np.uint8)
+
+
+def maxpool_backward(dout, arg, x_shape, k, stride):
+    """Send each output gradient to the input pixel that won its window.
+
+    dout, arg: (N, C, Ho, Wo) -> dx: x_shape. Windows may overlap (stride < k), so the
+    gradient is accumulated one window offset at a time.
+    """
+    N, C, Ho, Wo = dout.shape
+    dx = np.zeros(x_shape, dtype=dout.dtype)
+    for i in range(k):
+        for j in range(k):
+            dx[:, :, i:i + stride * Ho:stride, j:j + stride * Wo:stride] += dout * (arg == i * k + j)
+    return dx
+
+
+def relu_forward(x):
+    """x: any shape -> max(x, 0), same shape."""
+    return np.maximum(x, 0, dtype=x.dtype)
+
+
+def relu_backward(dy, y):
+    """dy, y = relu_forward(x), same shape -> dL/dx: the gradient passes where the unit was on (y > 0)."""
+    return dy * (y > 0)
+
+
+def warp(images, src_y, src_x):
+    """Resample images at fractional source coordinates, bilinearly; outside the image reads 0.
+
+    images, src_y, src_x: (N, H, W) -> (N, H, W), out[n, y, x] = images[n] sampled at
+    (src_y[n, y, x], src_x[n, y, x]): the weighted mean of the four pixels around that point.
+    """
+    N, H, W = images.shape
+    y0, x0 = np.floor(src_y).astype(np.int64), np.floor(src_x).astype(np.int64)
+    fy, fx = (src_y - y0).astype(images.dtype), (src_x - x0).astype(images.dtype)
+    n = np.arange(N)[:, None, None]
+    padded = np.pad(images, ((0, 0), (1, 1), (1, 1)))  # a border of zeros for the four taps
+
+    def tap(dy, dx):
+        yy, xx = np.clip(y0 + dy + 1, 0, H + 1), np.clip(x0 + dx + 1, 0, W + 1)
+        return padded[n, yy, xx]
+
+    return ((1 - fy) * ((1 - fx) * tap(0, 0) + fx * tap(0, 1))
+            + fy * ((1 - fx) * tap(1, 0) + fx * tap(1, 1))).astype(images.dtype)
+
+
+def batchnorm_forward(x, gamma, beta, eps):
+    """Normalise each channel with its batch statistics, then scale and shift.
+
+    x: (N, C, L) (L = H*W, or 1 for features) -> y, xhat: (N, C, L); mean, var: (C,) (biased).
+    xhat = (x - mean) / sqrt(var + eps);  y = gamma * xhat + beta.
+    """
+    mean = x.mean(axis=(0, 2))
+    xc = x - mean[None, :, None]
+    var = np.mean(xc * xc, axis=(0, 2))
+    xhat = xc * (1.0 / np.sqrt(var + eps)).astype(x.dtype)[None, :, None]
+    return xhat * gamma[None, :, None] + beta[None, :, None], xhat, mean, var
+
+
+def batchnorm_backward(dy, xhat, gamma, inv_std):
+    """Gradients of batch norm with batch statistics.
+
+    dy, xhat: (N, C, L); gamma, inv_std: (C,) -> dx: (N, C, L), dgamma, dbeta: (C,).
+    The mean and variance depend on x too, which gives the two correction terms:
+    dx = gamma * inv_std * (dy - mean(dy) - xhat * mean(dy * xhat)).
+    """
+    dbeta = dy.sum(axis=(0, 2))
+    dgamma = np.sum(dy * xhat, axis=(0, 2))
+    m = dy.shape[0] * dy.shape[2]
+    dx = (gamma * inv_std)[None, :, None] * (dy - (dbeta / m)[None, :, None] - xhat * (dgamma / m)[None, :, None])
+    return dx.astype(dy.dtype), dgamma.astype(dy.dtype), dbeta.astype(dy.dtype)

@@ -1,0 +1,64 @@
+"""Layers made of layers: a chain run in order, and the residual block built on it."""
+import numpy as np
+
+from .base import Layer, ShapeError
+
+
+class Chain(Layer):
+    """Run layers in order. Shape errors are re-raised with the failing layer's position."""
+
+    def __init__(self, *layers):
+        super().__init__()
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"{type(self).__name__}: item {i} is {layer!r}, not a tinycnn layer")
+        self.layers = list(layers)
+
+    def sublayers(self):
+        return self.layers
+
+    def forward(self, x):
+        for i, layer in enumerate(self.layers):
+            try:
+                x = layer.forward(x)
+            except ShapeError as e:
+                raise e.located(i) from None
+        return x
+
+    def backward(self, dy, need_dx=True):
+        for i in range(len(self.layers) - 1, -1, -1):
+            dy = self.layers[i].backward(dy, need_dx=need_dx or i > 0)
+        return dy
+
+    def output_shape(self, shape):
+        for layer in self.layers:
+            shape = layer.output_shape(shape)
+        return shape
+
+    def flops(self, shape):
+        total = 0
+        for layer in self.layers:
+            total += layer.flops(shape)
+            shape = layer.output_shape(shape)
+        return total
+
+    def __repr__(self):
+        return f"{type(self).__name__}({', '.join(map(repr, self.layers))})"
+
+
+class Residual(Chain):
+    """y = x + layers(x): the skip connection of a ResNet block. The layers must keep the shape."""
+
+    def forward(self, x):
+        y = super().forward(x)
+        if y.shape != x.shape:
+            raise ShapeError(self, f"an input whose shape the inner layers keep (they give {y.shape[1:]})",
+                             x.shape)
+        return x + y
+
+    def backward(self, dy, need_dx=True):
+        dx_inner = super().backward(dy, need_dx=True)
+        return dy + dx_inner if need_dx else None
+
+    def flops(self, shape):
+        return super().flops(shape) + int(np.prod(shape))

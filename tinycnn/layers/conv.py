@@ -1,0 +1,66 @@
+"""Conv2D: a convolution as one matrix product over unfolded patches (im2col)."""
+import numpy as np
+
+from ..backend import kernels
+from ..kernels.reference import out_size
+from .base import Layer, he_normal
+
+
+class Conv2D(Layer):
+    """2-D convolution (cross-correlation, like PyTorch).
+
+    x: (N, in_channels, H, W) -> y: (N, out_channels, Ho, Wo), Ho = (H + 2*padding - k) // stride + 1.
+    params: W (out, in, k, k), b (out,).
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, rng=None):
+        super().__init__()
+        self.c_in, self.c_out, self.k = int(in_channels), int(out_channels), int(kernel_size)
+        self.stride, self.padding = int(stride), int(padding)
+        fan_in = self.c_in * self.k * self.k
+        self.add_param("W", he_normal((self.c_out, self.c_in, self.k, self.k), fan_in, rng))
+        self.add_param("b", np.zeros(self.c_out, np.float32))
+
+    def config(self):
+        return dict(in_channels=self.c_in, out_channels=self.c_out, kernel_size=self.k,
+                    stride=self.stride, padding=self.padding)
+
+    def __repr__(self):
+        extra = (f", stride={self.stride}" if self.stride != 1 else "") + (
+            f", padding={self.padding}" if self.padding else "")
+        return f"Conv2D({self.c_in} -> {self.c_out}, {self.k}x{self.k}{extra})"
+
+    def output_shape(self, shape):
+        _, H, W = shape
+        return (self.c_out, out_size(H, self.k, self.stride, self.padding),
+                out_size(W, self.k, self.stride, self.padding))
+
+    def flops(self, shape):
+        _, Ho, Wo = self.output_shape(shape)
+        return 2 * Ho * Wo * self.c_out * self.c_in * self.k * self.k
+
+    def forward(self, x):
+        k, s, p = self.k, self.stride, self.padding
+        self._expect(x, x.ndim == 4 and x.shape[1] == self.c_in
+                     and x.shape[2] + 2 * p >= k and x.shape[3] + 2 * p >= k,
+                     f"(N, {self.c_in}, H, W) with H, W >= {k - 2 * p}")
+        N, _, H, W = x.shape
+        Ho, Wo = out_size(H, k, s, p), out_size(W, k, s, p)
+        self.x_shape = x.shape
+        self.cols = kernels().im2col(x, k, k, s, p)                      # (C*k*k, N*Ho*Wo)
+        out = self.params["W"].reshape(self.c_out, -1) @ self.cols        # (F, N*Ho*Wo)
+        # Back to NCHW, adding the bias in the same pass as the transposing copy.
+        y = np.empty((N, self.c_out, Ho * Wo), dtype=out.dtype)
+        np.add(out.reshape(self.c_out, N, Ho * Wo).transpose(1, 0, 2),
+               self.params["b"][None, :, None], out=y)
+        return y.reshape(N, self.c_out, Ho, Wo)
+
+    def backward(self, dy, need_dx=True):
+        N, F = dy.shape[0], self.c_out
+        dy2 = dy.reshape(N, F, -1).transpose(1, 0, 2).reshape(F, -1)       # (F, N*Ho*Wo)
+        self.grads["W"] += (dy2 @ self.cols.T).reshape(self.params["W"].shape)
+        self.grads["b"] += dy2.sum(axis=1)
+        if not need_dx:
+            return None
+        dcols = self.params["W"].reshape(F, -1).T @ dy2                    # (C*k*k, N*Ho*Wo)
+        return kernels().col2im(dcols, self.x_shape, self.k, self.k, self.stride, self.padding)

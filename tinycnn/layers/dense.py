@@ -1,0 +1,36 @@
+"""Dense (fully connected) layer."""
+import numpy as np
+
+from .base import Layer, he_normal
+
+
+class Dense(Layer):
+    """y = x @ W + b.   x: (N, in_features) -> y: (N, out_features); W (in, out), b (out,)."""
+
+    def __init__(self, in_features, out_features, rng=None):
+        super().__init__()
+        self.n_in, self.n_out = int(in_features), int(out_features)
+        self.add_param("W", he_normal((self.n_in, self.n_out), self.n_in, rng))
+        self.add_param("b", np.zeros(self.n_out, np.float32))
+
+    def config(self):
+        return dict(in_features=self.n_in, out_features=self.n_out)
+
+    def __repr__(self):
+        return f"Dense({self.n_in} -> {self.n_out})"
+
+    def output_shape(self, shape):
+        return (self.n_out,)
+
+    def flops(self, shape):
+        return 2 * self.n_in * self.n_out
+
+    def forward(self, x):
+        self._expect(x, x.ndim == 2 and x.shape[1] == self.n_in, f"(N, {self.n_in})")
+        self.x = x
+        return x @ self.params["W"] + self.params["b"]
+
+    def backward(self, dy, need_dx=True):
+        self.grads["W"] += self.x.T @ dy
+        self.grads["b"] += dy.sum(axis=0)
+        return dy @ self.params["W"].T if need_dx else None

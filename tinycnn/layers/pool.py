@@ -1,0 +1,45 @@
+"""MaxPool2D: the largest value of each window, remembering which one won."""
+from ..backend import kernels
+from ..kernels.reference import out_size
+from .base import Layer
+
+
+class MaxPool2D(Layer):
+    """Max pooling over kernel_size x kernel_size windows (floor mode, no padding).
+
+    x: (N, C, H, W) -> y: (N, C, (H - k) // stride + 1, (W - k) // stride + 1); stride defaults to k.
+    Forward records the argmax of each window ("switches") so backward routes each
+    gradient to the one input that produced the maximum.
+    """
+
+    def __init__(self, kernel_size, stride=None):
+        super().__init__()
+        self.k = int(kernel_size)
+        self.stride = int(stride) if stride is not None else self.k
+        if not 1 <= self.k <= 16 or self.stride < 1:
+            raise ValueError(f"MaxPool2D: kernel_size must be 1..16 and stride >= 1, "
+                             f"got {kernel_size} and {stride}")
+
+    def config(self):
+        return dict(kernel_size=self.k, stride=self.stride)
+
+    def __repr__(self):
+        return f"MaxPool2D({self.k}" + (f", stride={self.stride})" if self.stride != self.k else ")")
+
+    def output_shape(self, shape):
+        C, H, W = shape
+        return (C, out_size(H, self.k, self.stride, 0), out_size(W, self.k, self.stride, 0))
+
+    def flops(self, shape):
+        C, Ho, Wo = self.output_shape(shape)
+        return C * Ho * Wo * self.k * self.k
+
+    def forward(self, x):
+        self._expect(x, x.ndim == 4 and x.shape[2] >= self.k and x.shape[3] >= self.k,
+                     f"(N, C, H, W) with H, W >= {self.k}")
+        self.x_shape = x.shape
+        y, self.arg = kernels().maxpool_forward(x, self.k, self.stride)
+        return y
+
+    def backward(self, dy, need_dx=True):
+        return kernels().maxpool_backward(dy, self.arg, self.x_shape, self.k, self.stride) if need_dx else None

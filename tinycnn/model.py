@@ -1,0 +1,163 @@
+"""Sequential: a model as a list of layers, with prediction, a summary table, and save/load.
+
+A model file is one .npz: the architecture as JSON in the array "__architecture__", and one
+array per parameter or buffer named by its dotted path ("0.W", "4.1.running_mean"). It is
+read with allow_pickle=False: loading a model never runs code.
+"""
+import json
+
+import numpy as np
+
+from .fileio import atomic_open
+from .layers import LAYER_TYPES, Chain, ShapeError
+from .losses import softmax
+
+FORMAT = "tinycnn-model-1"
+
+
+class ModelFileError(ValueError):
+    """A model file that cannot be read, or whose arrays do not fit its architecture."""
+
+
+class Sequential(Chain):
+    """Layers applied in order.  x: (N, C, H, W) float32 -> logits (N, classes)."""
+
+    def _walk(self, *dicts):
+        for path, layer in self.named_layers():
+            for d in dicts:
+                for key, value in getattr(layer, d).items():
+                    yield (f"{path}.{key}", value)
+
+    def named_parameters(self):
+        """[(dotted name, array)] of every trainable parameter, e.g. ("0.W", ...)."""
+        return list(self._walk("params"))
+
+    def named_grads(self):
+        """[(dotted name, array)] of the gradients, in the order of named_parameters()."""
+        return list(self._walk("grads"))
+
+    def state_dict(self):
+        """{dotted name: array} of parameters and buffers: everything a saved model holds."""
+        return dict(self._walk("params", "buffers"))
+
+    def load_state_dict(self, arrays, source="state dict"):
+        """Copy arrays into the model, refusing any missing, extra or misshapen entry."""
+        own = self.state_dict()
+        missing = sorted(set(own) - set(arrays))
+        extra = sorted(set(arrays) - set(own))
+        if missing or extra:
+            raise ModelFileError(f"{source}: arrays do not match the architecture "
+                                 f"(missing: {missing or 'none'}; unexpected: {extra or 'none'})")
+        for path, layer in self.named_layers():
+            for d in (layer.params, layer.buffers):
+                for key in d:
+                    value = np.asarray(arrays[f"{path}.{key}"])
+                    if value.shape != d[key].shape:
+                        raise ModelFileError(f"{source}: array {path}.{key} has shape {value.shape}, "
+                                             f"but layer {path} {layer!r} needs {d[key].shape}")
+                    d[key] = value.astype(np.float32)
+                    if key in layer.grads:
+                        layer.grads[key] = np.zeros_like(d[key])
+
+    def predict_proba(self, x, batch_size=500):
+        """Class probabilities in eval mode, `batch_size` images at a time to bound memory.
+
+        x: (N, C, H, W) -> (N, classes) float32. The model's train/eval mode is restored after.
+        """
+        was_training = self.training
+        self.eval()
+        try:
+            x = np.asarray(x, dtype=np.float32)
+            if x.ndim == 0:
+                raise ShapeError(self, "(N, C, H, W)", x.shape)
+            out = [softmax(self.forward(x[i:i + batch_size])) for i in range(0, len(x), batch_size)]
+        finally:
+            self.train(was_training)
+        return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+    def predict(self, x, batch_size=500):
+        """The most probable class of each image.  x: (N, C, H, W) -> (N,) int64."""
+        return self.predict_proba(x, batch_size).argmax(axis=1)
+
+    def summary(self, input_shape=(1, 28, 28), print_fn=print):
+        """Print a table of layers, output shapes, parameter counts and FLOPs for one image."""
+        rows, shape = [], tuple(input_shape)
+
+        def visit(layer, path, shape, depth):
+            own = sum(v.size for v in layer.params.values())
+            out = layer.output_shape(shape)
+            rows.append(("  " * depth + f"{path} {layer!r}" if not layer.sublayers() else
+                         "  " * depth + f"{path} {type(layer).__name__}", out, own,
+                         layer.flops(shape) if not layer.sublayers() else None))
+            inner = shape
+            for i, sub in enumerate(layer.sublayers()):
+                inner = visit(sub, f"{path}.{i}", inner, depth + 1)
+            return out
+
+        for i, layer in enumerate(self.layers):
+            shape = visit(layer, str(i), shape, 0)
+        total_p = sum(v.size for _, v in self.named_parameters())
+        total_f = self.flops(tuple(input_shape))
+        width = max(len(r[0]) for r in rows) + 2
+        line = "-" * (width + 44)
+        print_fn(f"{'Layer':<{width}}{'Output shape':<18}{'Params':>10}{'FLOPs':>16}")
+        print_fn(line)
+        print_fn(f"{'input':<{width}}{str(tuple(input_shape)):<18}")
+        for name, out, p, f in rows:
+            print_fn(f"{name:<{width}}{str(out):<18}{p:>10,}{'' if f is None else f'{f:,}':>16}")
+        print_fn(line)
+        print_fn(f"Total parameters: {total_p:,}   FLOPs per image (forward): {total_f:,}")
+
+    def architecture(self):
+        """The model as JSON-able data: enough to rebuild it, without the weights."""
+        return {"format": FORMAT, "layers": [_spec(layer) for layer in self.layers]}
+
+    def save(self, path, meta=None):
+        """Write the model to `path` (.npz) atomically; `meta` is any JSON-able dict kept beside it."""
+        arch = dict(self.architecture(), meta=meta or {})
+        with atomic_open(path) as f:
+            np.savez(f, __architecture__=np.array(json.dumps(arch)), **self.state_dict())
+
+
+def _spec(layer):
+    spec = {"type": type(layer).__name__, "config": layer.config()}
+    if layer.sublayers():
+        spec["layers"] = [_spec(sub) for sub in layer.sublayers()]
+    return spec
+
+
+def _build(spec, where):
+    kind = spec.get("type") if isinstance(spec, dict) else None
+    if kind not in LAYER_TYPES:
+        raise ModelFileError(f"{where}: unknown layer type {kind!r} (known: {sorted(LAYER_TYPES)})")
+    cls = LAYER_TYPES[kind]
+    try:
+        if "layers" in spec:
+            return cls(*[_build(s, f"{where}.{i}") for i, s in enumerate(spec["layers"])])
+        return cls(**spec.get("config", {}))
+    except (TypeError, ValueError) as e:
+        raise ModelFileError(f"{where}: cannot build {kind} from {spec.get('config')}: {e}") from None
+
+
+def load(path):
+    """Rebuild a model saved by Sequential.save. Raises ModelFileError naming the file and the fault."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, EOFError) as e:
+        raise ModelFileError(f"{path}: not a readable tinycnn model file ({e})") from None
+    if "__architecture__" not in arrays:
+        raise ModelFileError(f"{path}: no __architecture__ entry; not a tinycnn model file")
+    try:
+        arch = json.loads(str(arrays.pop("__architecture__")))
+    except json.JSONDecodeError as e:
+        raise ModelFileError(f"{path}: the architecture is not valid JSON ({e})") from None
+    if not isinstance(arch, dict) or arch.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: unknown format {arch.get('format') if isinstance(arch, dict) else arch!r}, "
+                             f"expected {FORMAT}")
+    model = Sequential(*[_build(s, f"{path}: layer {i}") for i, s in enumerate(arch["layers"])])
+    model.load_state_dict(arrays, source=str(path))
+    model.meta = arch.get("meta", {})
+    return model.eval()

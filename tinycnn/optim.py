@@ -1,0 +1,78 @@
+"""Optimisers with PyTorch's update rules. Their state (momenta) lives here, not in the layers."""
+import numpy as np
+
+
+class Optimizer:
+    """Updates every parameter of `model` in place from its gradient; `lr` may be changed between steps."""
+
+    def __init__(self, model, lr):
+        self.model, self.lr, self.t = model, float(lr), 0
+        self.state = {}  # name -> dict of arrays, filled on first use
+
+    def zero_grad(self):
+        self.model.zero_grad()
+
+    def step(self):
+        self.t += 1
+        for (name, p), (_, g) in zip(self.model.named_parameters(), self.model.named_grads()):
+            self.update(p, g, self.state.setdefault(name, {}))
+
+    def state_dict(self):
+        """Flat {key: array} with everything needed to resume, plus the step count."""
+        flat = {f"{name}/{k}": v for name, s in self.state.items() for k, v in s.items()}
+        flat["t"] = np.array(self.t)
+        return flat
+
+    def load_state_dict(self, flat):
+        self.t = int(flat["t"])
+        self.state = {}
+        for key, v in flat.items():
+            if key != "t":
+                name, k = key.rsplit("/", 1)
+                self.state.setdefault(name, {})[k] = np.array(v)
+
+
+class SGD(Optimizer):
+    """g += weight_decay * p;  buf = momentum * buf + g;  p -= lr * buf  (buf = g at the first step)."""
+
+    def __init__(self, model, lr, momentum=0.0, weight_decay=0.0):
+        super().__init__(model, lr)
+        self.momentum, self.weight_decay = float(momentum), float(weight_decay)
+
+    def update(self, p, g, s):
+        if self.weight_decay:
+            g = g + self.weight_decay * p
+        if self.momentum:
+            if "buf" not in s:
+                s["buf"] = g.copy()
+            else:
+                s["buf"] *= self.momentum
+                s["buf"] += g
+            g = s["buf"]
+        p -= (self.lr * g).astype(p.dtype, copy=False)
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba), weight decay added to the gradient as in torch.optim.Adam.
+
+    m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g^2;  p -= lr * (m/(1-b1^t)) / (sqrt(v/(1-b2^t)) + eps)
+    """
+
+    def __init__(self, model, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(model, lr)
+        self.b1, self.b2 = map(float, betas)
+        self.eps, self.weight_decay = float(eps), float(weight_decay)
+
+    def update(self, p, g, s):
+        if self.weight_decay:
+            g = g + self.weight_decay * p
+        if "m" not in s:
+            s["m"], s["v"] = np.zeros_like(p), np.zeros_like(p)
+        m, v = s["m"], s["v"]
+        m *= self.b1
+        m += (1 - self.b1) * g
+        v *= self.b2
+        v += (1 - self.b2) * g * g
+        step = self.lr / (1 - self.b1 ** self.t)
+        denom = np.sqrt(v / (1 - self.b2 ** self.t)) + self.eps
+        p -= (step * m / denom).astype(p.dtype, copy=False)
