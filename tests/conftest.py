@@ -1,10 +1,12 @@
 import os
 
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 
-settings.register_profile("ci", deadline=None, max_examples=60)
-settings.register_profile("dev", deadline=None, max_examples=30)
+# The backend fixture only flips a global switch, so reusing it across examples is safe.
+relaxed = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+settings.register_profile("ci", max_examples=60, **relaxed)
+settings.register_profile("dev", max_examples=30, **relaxed)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 

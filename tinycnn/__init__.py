@@ -14,6 +14,8 @@ from .layers import (BatchNorm1D, BatchNorm2D, Conv2D, Dense, Dropout, Flatten, 
 from .losses import softmax, softmax_cross_entropy
 from .model import ModelFileError, Sequential, load
 from .optim import SGD, Adam
+from .preprocess import DigitImageError, is_blank, preprocess_digit, read_digit_image
+from .pretrained import pretrained, pretrained_path
 from .random import seed
 from .architectures import ARCHITECTURES
 
@@ -24,4 +26,5 @@ __all__ = [
     "load", "ModelFileError", "seed", "set_backend", "get_backend",
     "gradcheck", "numerical_grad", "rel_error",
     "load_mnist", "fetch", "read_idx", "write_idx",
+    "preprocess_digit", "read_digit_image", "is_blank", "DigitImageError", "pretrained", "pretrained_path", "ARCHITECTURES",
 ]

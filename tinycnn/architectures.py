@@ -26,7 +26,7 @@ def resnet_net():
         *_conv_bn(1, 32), ReLU(), MaxPool2D(2),
         *_conv_bn(32, 64), ReLU(), MaxPool2D(2),
         Residual(*_conv_bn(64, 64), ReLU(), *_conv_bn(64, 64)), ReLU(), MaxPool2D(2),
-        Flatten(), Dense(64 * 3 * 3, 128), BatchNorm1D(128), ReLU(), Dropout(0.3), Dense(128, 10))
+        Flatten(), Dense(64 * 3 * 3, 128), BatchNorm1D(128), ReLU(), Dropout(0.25), Dense(128, 10))
 
 
 ARCHITECTURES = {"resnet": resnet_net, "seed": seed_net}

@@ -21,7 +21,7 @@ def _upsample_matrix(coarse, fine):
     return m
 
 
-def augment(images, rng=None, rotate=12.0, scale=0.12, shear=0.15, shift=2.5, elastic=1.2, grid=4):
+def augment(images, rng=None, rotate=10.0, scale=0.10, shear=0.10, shift=2.0, elastic=0.8, grid=4):
     """Randomly distort a batch of digits.
 
     images: (N, H, W) or (N, 1, H, W) float32 -> the same shape, float32.

@@ -1,6 +1,8 @@
 """Optimisers with PyTorch's update rules. Their state (momenta) lives here, not in the layers."""
 import numpy as np
 
+from .backend import kernels
+
 
 class Optimizer:
     """Updates every parameter of `model` in place from its gradient; `lr` may be changed between steps."""
@@ -64,15 +66,7 @@ class Adam(Optimizer):
         self.eps, self.weight_decay = float(eps), float(weight_decay)
 
     def update(self, p, g, s):
-        if self.weight_decay:
-            g = g + self.weight_decay * p
         if "m" not in s:
             s["m"], s["v"] = np.zeros_like(p), np.zeros_like(p)
-        m, v = s["m"], s["v"]
-        m *= self.b1
-        m += (1 - self.b1) * g
-        v *= self.b2
-        v += (1 - self.b2) * g * g
-        step = self.lr / (1 - self.b1 ** self.t)
-        denom = np.sqrt(v / (1 - self.b2 ** self.t)) + self.eps
-        p -= (step * m / denom).astype(p.dtype, copy=False)
+        kernels().adam_update(p, g, s["m"], s["v"], self.lr / (1 - self.b1 ** self.t), self.b1, self.b2,
+                              1 / (1 - self.b2 ** self.t), self.eps, self.weight_decay)

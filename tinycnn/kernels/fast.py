@@ -253,3 +253,77 @@ def batchnorm_backward(dy, xhat, gamma, inv_std):
     dgamma, dbeta = np.empty(dy.shape[1], dy.dtype), np.empty(dy.shape[1], dy.dtype)
     _batchnorm_backward(dy, xhat, gamma, inv_std, dx, dgamma, dbeta)
     return dx, dgamma, dbeta
+
+
+@jit
+def _conv_relu_pool2_forward(out, b, N, Ho, Wo, y, arg):
+    F = out.shape[0]
+    Hp, Wp = Ho // 2, Wo // 2
+    for f in range(F):
+        bias = b[f]
+        row = out[f]
+        for n in range(N):
+            base = n * Ho * Wo
+            for yp in range(Hp):
+                r0 = base + 2 * yp * Wo
+                r1 = r0 + Wo
+                for xp in range(Wp):
+                    a, bb = row[r0 + 2 * xp], row[r0 + 2 * xp + 1]
+                    c, d = row[r1 + 2 * xp], row[r1 + 2 * xp + 1]
+                    m = max(max(a, bb), max(c, d))
+                    if m + bias > 0:
+                        y[n, f, yp, xp] = m + bias
+                        arg[n, f, yp, xp] = 0 if a == m else (1 if bb == m else (2 if c == m else 3))
+                    else:
+                        y[n, f, yp, xp] = 0
+                        arg[n, f, yp, xp] = 255
+
+
+def conv_relu_pool2_forward(out, b, N, Ho, Wo):
+    """out: (F, N*Ho*Wo), b: (F,) -> y, arg: (N, F, Ho//2, Wo//2); see reference.conv_relu_pool2_forward."""
+    F = out.shape[0]
+    y = np.empty((N, F, Ho // 2, Wo // 2), dtype=out.dtype)
+    arg = np.empty(y.shape, dtype=np.uint8)
+    _conv_relu_pool2_forward(np.ascontiguousarray(out), b, N, Ho, Wo, y, arg)
+    return y, arg
+
+
+@jit
+def _conv_relu_pool2_backward(dy, arg, Ho, Wo, dout, db):
+    N, F, Hp, Wp = dy.shape
+    for f in range(F):
+        row = dout[f]
+        s = 0.0
+        for n in range(N):
+            base = n * Ho * Wo
+            for yp in range(Hp):
+                for xp in range(Wp):
+                    a = arg[n, f, yp, xp]
+                    if a != 255:
+                        g = dy[n, f, yp, xp]
+                        row[base + (2 * yp + a // 2) * Wo + 2 * xp + a % 2] = g
+                        s += g
+        db[f] = s
+
+
+def conv_relu_pool2_backward(dy, arg, Ho, Wo):
+    """dy, arg: (N, F, Ho//2, Wo//2) -> dout: (F, N*Ho*Wo), db: (F,); see reference.conv_relu_pool2_backward."""
+    N, F = dy.shape[:2]
+    dout = np.zeros((F, N * Ho * Wo), dtype=dy.dtype)
+    db = np.empty(F, dtype=dy.dtype)
+    _conv_relu_pool2_backward(np.ascontiguousarray(dy), arg, Ho, Wo, dout, db)
+    return dout, db
+
+
+@jit
+def _adam_update(p, g, m, v, step, b1, b2, c2, eps, weight_decay):
+    for i in range(p.size):
+        gi = g[i] + weight_decay * p[i]
+        m[i] = b1 * m[i] + (1 - b1) * gi
+        v[i] = b2 * v[i] + (1 - b2) * gi * gi
+        p[i] -= step * m[i] / (np.sqrt(v[i] * c2) + eps)
+
+
+def adam_update(p, g, m, v, step, b1, b2, c2, eps, weight_decay):
+    """One Adam step in place; see reference.adam_update."""
+    _adam_update(p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), step, b1, b2, c2, eps, weight_decay)

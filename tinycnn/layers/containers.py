@@ -18,16 +18,23 @@ class Chain(Layer):
         return self.layers
 
     def forward(self, x):
-        for i, layer in enumerate(self.layers):
+        from ..fusion import match  # (imported here: fusion imports the layer modules)
+
+        self.plan = []  # (index of the first layer, what ran), for backward
+        i = 0
+        while i < len(self.layers):
+            step = match(self.layers, i, x)
             try:
-                x = layer.forward(x)
+                x = (step or self.layers[i]).forward(x)
             except ShapeError as e:
                 raise e.located(i) from None
+            self.plan.append((i, step or self.layers[i]))
+            i += 3 if step else 1
         return x
 
     def backward(self, dy, need_dx=True):
-        for i in range(len(self.layers) - 1, -1, -1):
-            dy = self.layers[i].backward(dy, need_dx=need_dx or i > 0)
+        for i, step in reversed(self.plan):
+            dy = step.backward(dy, need_dx=need_dx or i > 0)
         return dy
 
     def output_shape(self, shape):

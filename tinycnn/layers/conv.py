@@ -40,27 +40,37 @@ class Conv2D(Layer):
         return 2 * Ho * Wo * self.c_out * self.c_in * self.k * self.k
 
     def forward(self, x):
+        out = self.forward_columns(x)
+        N, F, (Ho, Wo) = x.shape[0], self.c_out, self.out_hw
+        # Back to NCHW, adding the bias in the same pass as the transposing copy.
+        y = np.empty((N, F, Ho * Wo), dtype=out.dtype)
+        np.add(out.reshape(F, N, Ho * Wo).transpose(1, 0, 2), self.params["b"][None, :, None], out=y)
+        return y.reshape(N, F, Ho, Wo)
+
+    def forward_columns(self, x):
+        """The convolution without bias, as the matrix product gives it: (F, N*Ho*Wo).
+
+        Split out so that fused kernels (see fusion.py) can consume it directly.
+        """
         k, s, p = self.k, self.stride, self.padding
         self._expect(x, x.ndim == 4 and x.shape[1] == self.c_in
                      and x.shape[2] + 2 * p >= k and x.shape[3] + 2 * p >= k,
                      f"(N, {self.c_in}, H, W) with H, W >= {k - 2 * p}")
-        N, _, H, W = x.shape
-        Ho, Wo = out_size(H, k, s, p), out_size(W, k, s, p)
         self.x_shape = x.shape
+        self.out_hw = (out_size(x.shape[2], k, s, p), out_size(x.shape[3], k, s, p))
         self.cols = kernels().im2col(x, k, k, s, p)                      # (C*k*k, N*Ho*Wo)
-        out = self.params["W"].reshape(self.c_out, -1) @ self.cols        # (F, N*Ho*Wo)
-        # Back to NCHW, adding the bias in the same pass as the transposing copy.
-        y = np.empty((N, self.c_out, Ho * Wo), dtype=out.dtype)
-        np.add(out.reshape(self.c_out, N, Ho * Wo).transpose(1, 0, 2),
-               self.params["b"][None, :, None], out=y)
-        return y.reshape(N, self.c_out, Ho, Wo)
+        return self.params["W"].reshape(self.c_out, -1) @ self.cols       # (F, N*Ho*Wo)
 
     def backward(self, dy, need_dx=True):
-        N, F = dy.shape[0], self.c_out
-        dy2 = dy.reshape(N, F, -1).transpose(1, 0, 2).reshape(F, -1)       # (F, N*Ho*Wo)
+        F = self.c_out
+        dy2 = dy.reshape(dy.shape[0], F, -1).transpose(1, 0, 2).reshape(F, -1)   # (F, N*Ho*Wo)
+        return self.backward_columns(dy2, dy2.sum(axis=1), need_dx)
+
+    def backward_columns(self, dy2, db, need_dx=True):
+        """Backward from the gradient in the matrix product's layout, dy2: (F, N*Ho*Wo), and db: (F,)."""
         self.grads["W"] += (dy2 @ self.cols.T).reshape(self.params["W"].shape)
-        self.grads["b"] += dy2.sum(axis=1)
+        self.grads["b"] += db
         if not need_dx:
             return None
-        dcols = self.params["W"].reshape(F, -1).T @ dy2                    # (C*k*k, N*Ho*Wo)
+        dcols = self.params["W"].reshape(self.c_out, -1).T @ dy2           # (C*k*k, N*Ho*Wo)
         return kernels().col2im(dcols, self.x_shape, self.k, self.k, self.stride, self.padding)

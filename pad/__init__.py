@@ -1,0 +1,1 @@
+"""The tinycnn drawing pad: `python -m pad`."""

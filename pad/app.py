@@ -1,0 +1,352 @@
+"""The drawing pad: a pygame window that reads the digit you draw, as you draw it.
+
+PadApp owns the state (canvas, prediction, layout) and reacts to pygame events in `handle`;
+`frame` runs one frame (events, prediction if the drawing changed, drawing). The main loop is
+just `while app.running: app.frame()`, and tests drive the same code by posting events.
+"""
+import json
+import os
+import time
+from collections import deque
+
+import numpy as np
+import pygame
+
+import tinycnn as tc
+
+from .canvas import Canvas
+
+BG = (28, 30, 36)
+PANEL = (40, 43, 52)
+TEXT = (225, 228, 235)
+DIM = (140, 145, 160)
+BAR = (70, 120, 200)
+WIN = (255, 170, 40)
+WARN = (240, 90, 80)
+UNSURE = 0.60          # below this top probability the pad says it is not sure
+CANVAS_PIXELS = 560     # the off-screen drawing's resolution, whatever the window size
+HINT = "Draw a digit.  Right button: erase   Ctrl+Z/Y: undo/redo   C: clear   [ ]: brush   H: help"
+HELP = [
+    ("Left button", "draw"),
+    ("Right button", "erase"),
+    ("Wheel, [ and ]", "brush size"),
+    ("Ctrl+Z / Ctrl+Y", "undo / redo a whole stroke"),
+    ("C, Backspace, Delete", "clear"),
+    ("S", "show the preprocessing stages"),
+    ("H or F1", "this help"),
+    ("Drop an image file", "read a photo or scan of a digit"),
+    ("Esc", "quit"),
+]
+
+
+class PadApp:
+    """The pad. `model`: a tinycnn model taking (N, 1, 28, 28); `log_path`: JSON-lines event log."""
+
+    def __init__(self, model, size=(900, 600), log_path=None, image=None):
+        pygame.init()
+        pygame.display.set_caption("tinycnn pad: draw a digit")
+        self.screen = pygame.display.set_mode(size, pygame.RESIZABLE)
+        self.model = model
+        self.canvas = Canvas(CANVAS_PIXELS)
+        self.brush = 18.0
+        self.probs = None
+        self.eye = np.zeros((28, 28), np.float32)
+        self.stages = None
+        self.show_help = False
+        self.show_stages = False
+        self.message, self.message_until, self.message_error = "", 0.0, False
+        self.mouse = None
+        self.dirty = True
+        self.running = True
+        self.frame_ms = deque(maxlen=600)
+        self.clock = pygame.time.Clock()
+        self.fonts = {}
+        self.log = open(log_path, "a", buffering=1) if log_path else None
+        self.layout(self.screen.get_size())
+        self.emit({"event": "ready", "window": list(self.screen.get_size()), "canvas": list(self.rect)})
+        if image is not None:
+            self.load_image(image)
+
+    # -- layout and coordinates ----------------------------------------------------------
+    def layout(self, size):
+        """Place the canvas (a square on the left) and the panel (right) for a window of `size`."""
+        w, h = max(size[0], 320), max(size[1], 240)
+        m = 16
+        side = int(max(120, min(h - 2 * m - 26, w * 0.6 - 2 * m)))
+        self.rect = pygame.Rect(m, m, side, side)
+        px = self.rect.right + m
+        self.panel = pygame.Rect(px, m, max(w - px - m, 120), h - 2 * m - 26)
+        self.dirty = True
+
+    def to_canvas(self, pos):
+        """Window pixel (x, y) -> canvas pixel (x, y), as floats (may lie outside the canvas)."""
+        s = self.canvas.size / self.rect.w
+        return ((pos[0] - self.rect.x) * s, (pos[1] - self.rect.y) * s)
+
+    # -- events --------------------------------------------------------------------------
+    def handle(self, ev):
+        """React to one pygame event."""
+        t = ev.type
+        if t == pygame.QUIT:
+            self.running = False
+        elif t in (pygame.MOUSEBUTTONDOWN, pygame.MOUSEBUTTONUP, pygame.MOUSEMOTION) and getattr(ev, "touch", False):
+            return  # SDL also sends touches as mouse events; the finger events below draw them
+        elif t == pygame.MOUSEBUTTONDOWN and ev.button in (1, 3):
+            if self.rect.collidepoint(ev.pos):
+                self.canvas.begin_stroke(self.to_canvas(ev.pos), self.brush, erase=ev.button == 3)
+                self.changed()
+        elif t == pygame.MOUSEMOTION:
+            self.mouse = ev.pos
+            if self.canvas.drawing and any(ev.buttons[i] for i in (0, 2)):
+                self.canvas.extend_stroke(self.to_canvas(ev.pos))
+                self.changed()
+            elif self.canvas.drawing:  # the button came up outside the window
+                self.finish_stroke()
+            self.dirty = True
+        elif t == pygame.MOUSEBUTTONUP and ev.button in (1, 3):
+            if self.canvas.drawing:
+                self.canvas.extend_stroke(self.to_canvas(ev.pos))
+                self.finish_stroke()
+        elif t == pygame.MOUSEWHEEL:
+            self.set_brush(self.brush + 2 * ev.y)
+        elif t in (pygame.FINGERDOWN, pygame.FINGERMOTION, pygame.FINGERUP):
+            w, h = self.screen.get_size()
+            pos = (ev.x * w, ev.y * h)
+            if t == pygame.FINGERDOWN and self.rect.collidepoint(pos):
+                self.canvas.begin_stroke(self.to_canvas(pos), self.brush)
+                self.changed()
+            elif t == pygame.FINGERMOTION and self.canvas.drawing:
+                self.canvas.extend_stroke(self.to_canvas(pos))
+                self.changed()
+            elif t == pygame.FINGERUP and self.canvas.drawing:
+                self.finish_stroke()
+        elif t == pygame.KEYDOWN:
+            self.key(ev)
+        elif t == pygame.VIDEORESIZE:
+            if self.screen.get_size() != tuple(ev.size):
+                self.screen = pygame.display.set_mode(ev.size, pygame.RESIZABLE)
+            self.layout(ev.size)
+        elif t == pygame.WINDOWSIZECHANGED:
+            self.layout(self.screen.get_size())
+        elif t == pygame.DROPFILE:
+            self.load_image(ev.file)
+
+    def key(self, ev):
+        ctrl = ev.mod & pygame.KMOD_CTRL
+        k, ch = ev.key, getattr(ev, "unicode", "")
+        if k == pygame.K_ESCAPE:
+            self.running = False
+        elif ctrl and (k == pygame.K_y or (k == pygame.K_z and ev.mod & pygame.KMOD_SHIFT)):
+            if self.canvas.redo():
+                self.changed("redo")
+        elif ctrl and k == pygame.K_z:
+            if self.canvas.undo():
+                self.changed("undo")
+        elif k in (pygame.K_c, pygame.K_BACKSPACE, pygame.K_DELETE) and not ctrl:
+            if self.canvas.clear():
+                self.changed("clear")
+        elif k == pygame.K_LEFTBRACKET or ch == "[":
+            self.set_brush(self.brush - 2)
+        elif k == pygame.K_RIGHTBRACKET or ch == "]":
+            self.set_brush(self.brush + 2)
+        elif k in (pygame.K_h, pygame.K_F1):
+            self.show_help = not self.show_help
+            self.dirty = True
+        elif k == pygame.K_s and not ctrl:
+            self.show_stages = not self.show_stages
+            self.dirty = True
+
+    def set_brush(self, radius):
+        self.brush = float(min(max(radius, 4), 60))
+        self.dirty = True
+
+    def finish_stroke(self):
+        if self.canvas.end_stroke():
+            self.changed("stroke")
+
+    def changed(self, event=None):
+        """The drawing changed: predict again; after a finished action, log the prediction."""
+        self.predict()
+        if event is not None:
+            self.emit_prediction(event)
+
+    def load_image(self, path):
+        """Put a picture of a digit on the canvas, or show why it cannot be read."""
+        try:
+            image = tc.read_digit_image(path)
+        except tc.DigitImageError as e:
+            self.say(str(e))
+            return False
+        self.canvas.paste_image(image)
+        self.changed("image")
+        self.say(f"Loaded {os.path.basename(str(path))}", error=False)
+        return True
+
+    def say(self, text, seconds=5.0, error=True):
+        self.message, self.message_until, self.message_error = text, time.monotonic() + seconds, error
+        self.dirty = True
+
+    # -- prediction ----------------------------------------------------------------------
+    def predict(self):
+        """Read the canvas: MNIST-style preprocessing, then the model. No ink, no prediction."""
+        self.dirty = True
+        if self.canvas.is_empty():
+            self.probs, self.eye, self.stages = None, np.zeros((28, 28), np.float32), None
+            return
+        self.eye, self.stages = tc.preprocess_digit(self.canvas.array, return_stages=True)
+        self.probs = self.model.predict_proba(self.eye[None, None])[0]
+
+    def verdict(self):
+        """(digit or None, sentence) for the current prediction."""
+        if self.probs is None:
+            return None, "Draw a digit"
+        order = np.argsort(-self.probs)
+        top, second = int(order[0]), int(order[1])
+        p = float(self.probs[top])
+        if p < UNSURE:
+            return None, f"Not sure: {top} ({p:.0%}) or {second} ({self.probs[second]:.0%})?"
+        return top, f"It's a {top}"
+
+    def emit_prediction(self, event):
+        digit, _ = self.verdict()
+        probs = None if self.probs is None else [round(float(p), 6) for p in self.probs]
+        top3 = [] if self.probs is None else [[int(d), round(float(self.probs[d]), 6)]
+                                               for d in np.argsort(-self.probs)[:3]]
+        self.emit({"event": "prediction", "after": event, "probs": probs, "digit": digit, "top3": top3})
+
+    def emit(self, record):
+        if self.log is not None:
+            self.log.write(json.dumps(record) + "\n")
+            self.log.flush()
+
+    # -- drawing -------------------------------------------------------------------------
+    def font(self, size):
+        if size not in self.fonts:
+            self.fonts[size] = pygame.font.Font(None, size)
+        return self.fonts[size]
+
+    def text(self, s, pos, size=24, color=TEXT, anchor="topleft"):
+        surf = self.font(size).render(s, True, color)
+        r = surf.get_rect(**{anchor: pos})
+        self.screen.blit(surf, r)
+        return r
+
+    def gray_surface(self, a, size):
+        """A float (h, w) image in [0, 1] as a gray pygame surface scaled to `size` (w, h)."""
+        g = (np.clip(a, 0, 1) * 255).astype(np.uint8).T
+        surf = pygame.surfarray.make_surface(np.repeat(g[:, :, None], 3, axis=2))
+        return pygame.transform.scale(surf, size) if a.shape[0] <= 40 else pygame.transform.smoothscale(surf, size)
+
+    def draw(self):
+        s = self.screen
+        s.fill(BG)
+        s.blit(self.gray_surface(self.canvas.array, self.rect.size), self.rect)
+        pygame.draw.rect(s, DIM, self.rect, 1)
+        if self.mouse and self.rect.collidepoint(self.mouse):
+            r = self.brush * self.rect.w / self.canvas.size
+            pygame.draw.circle(s, DIM, self.mouse, max(int(r), 2), 1)
+        self.draw_panel()
+        hint_y = self.screen.get_height() - 12
+        if self.message and time.monotonic() < self.message_until:
+            self.text(self.message, (16, hint_y), 22, WARN if self.message_error else DIM, "midleft")
+        else:
+            self.text(HINT + f"     brush {int(self.brush)}", (16, hint_y), 20, DIM, "midleft")
+        if self.show_help:
+            self.draw_help()
+
+    def draw_panel(self):
+        s, p = self.screen, self.panel
+        pygame.draw.rect(s, PANEL, p, border_radius=8)
+        x, y, w = p.x + 14, p.y + 12, p.w - 28
+        digit, sentence = self.verdict()
+        big = self.text(sentence, (x, y), 34 if digit is not None else 26, WIN if digit is not None else TEXT)
+        y = big.bottom + 6
+        if self.probs is not None:
+            top3 = "   ".join(f"{d}: {self.probs[d]:.1%}" for d in np.argsort(-self.probs)[:3])
+            y = self.text("Top 3   " + top3, (x, y), 22, DIM).bottom + 10
+        else:
+            y += 26
+        eye = min(140, max(56, w // 3))
+        bar_h = max(10, min(24, (p.bottom - y - eye - 40) // 10 - 4))
+        label_w = 24
+        best = None if self.probs is None else int(np.argmax(self.probs))
+        for d in range(10):
+            prob = 0.0 if self.probs is None else float(self.probs[d])
+            row_y = y + d * (bar_h + 4)
+            self.text(str(d), (x, row_y + bar_h // 2), 24, WIN if d == best else TEXT, "midleft")
+            full = pygame.Rect(x + label_w, row_y, w - label_w - 64, bar_h)
+            pygame.draw.rect(s, BG, full, border_radius=3)
+            if prob > 0:
+                pygame.draw.rect(s, WIN if d == best else BAR,
+                                 (full.x, full.y, max(2, int(full.w * prob)), full.h), border_radius=3)
+            if self.probs is not None:
+                self.text(f"{prob:6.1%}", (full.right + 6, row_y + bar_h // 2), 20, TEXT, "midleft")
+        y += 10 * (bar_h + 4) + 10
+        if self.show_stages and self.stages is not None:
+            self.draw_stages(x, y, w)
+        else:
+            self.text("What the network sees (28x28)   S: stages", (x, y), 18, DIM)
+            pygame.draw.rect(s, DIM, (x - 1, y + 17, eye + 2, eye + 2), 1)
+            s.blit(self.gray_surface(self.eye, (eye, eye)), (x, y + 18))
+
+    def draw_stages(self, x, y, w):
+        names = [("input", "canvas"), ("crop", "crop"), ("fit", "fit 20x20"), ("centred", "centred 28x28")]
+        side = max(40, min(110, (w - 3 * 8) // 4))
+        self.text("Preprocessing stages   S: back", (x, y), 18, DIM)
+        for i, (key, label) in enumerate(names):
+            a = self.stages[key]
+            box = pygame.Rect(x + i * (side + 8), y + 18, side, side)
+            pygame.draw.rect(self.screen, BG, box)
+            h, wd = a.shape
+            k = side / max(h, wd)
+            size = (max(1, int(wd * k)), max(1, int(h * k)))
+            self.screen.blit(self.gray_surface(a, size), (box.x + (side - size[0]) // 2,
+                                                          box.y + (side - size[1]) // 2))
+            pygame.draw.rect(self.screen, DIM, box, 1)
+            self.text(label, (box.centerx, box.bottom + 4), 16, DIM, "midtop")
+
+    def draw_help(self):
+        w, h = self.screen.get_size()
+        shade = pygame.Surface((w, h), pygame.SRCALPHA)
+        shade.fill((0, 0, 0, 190))
+        self.screen.blit(shade, (0, 0))
+        box = pygame.Rect(0, 0, min(560, w - 40), min(60 + 30 * len(HELP), h - 40))
+        box.center = (w // 2, h // 2)
+        pygame.draw.rect(self.screen, PANEL, box, border_radius=10)
+        self.text("Controls", (box.x + 20, box.y + 14), 32, WIN)
+        for i, (keys, what) in enumerate(HELP):
+            yy = box.y + 54 + 30 * i
+            self.text(keys, (box.x + 20, yy), 24)
+            self.text(what, (box.x + 250, yy), 24, DIM)
+
+    # -- the loop --------------------------------------------------------------------------
+    def frame(self, fps=60):
+        """One frame: handle the queued events (predicting when the drawing changes), redraw, wait."""
+        start = time.perf_counter()
+        for ev in pygame.event.get():
+            self.handle(ev)
+        if self.message and time.monotonic() >= self.message_until:
+            self.message, self.dirty = "", True
+        if self.dirty:
+            self.draw()
+            pygame.display.flip()
+            self.dirty = False
+        self.frame_ms.append((time.perf_counter() - start) * 1000)
+        if fps:
+            self.clock.tick(fps)
+
+    def run(self):
+        """The main loop, until Esc or the window is closed."""
+        while self.running:
+            self.frame()
+        self.close()
+
+    def close(self):
+        if self.frame_ms:
+            ms = np.array(self.frame_ms)
+            self.emit({"event": "quit", "frames": len(ms), "mean_frame_ms": round(float(ms.mean()), 3),
+                       "p95_frame_ms": round(float(np.percentile(ms, 95)), 3)})
+        if self.log is not None:
+            self.log.close()
+            self.log = None
+        pygame.quit()

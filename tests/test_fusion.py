@@ -1,0 +1,56 @@
+"""The fused Conv2D -> ReLU -> MaxPool2D(2) path gives what the three layers give one by one."""
+import numpy as np
+from hypothesis import given, strategies as st
+
+import tinycnn as tc
+from tinycnn.kernels import fast, reference
+
+
+@given(st.integers(1, 3), st.integers(1, 4), st.integers(2, 9), st.integers(2, 9), st.integers(0, 10**6))
+def test_fused_kernels_match_reference(n, f, ho, wo, seed):
+    rng = np.random.default_rng(seed)
+    out = rng.standard_normal((f, n * ho * wo)).astype(np.float32)
+    out[:, ::3] = np.round(out[:, ::3])  # ties, and values the bias turns to exactly zero
+    b = np.round(rng.standard_normal(f)).astype(np.float32)
+    y, arg = reference.conv_relu_pool2_forward(out, b, n, ho, wo)
+    y2, arg2 = fast.conv_relu_pool2_forward(out, b, n, ho, wo)
+    np.testing.assert_array_equal(y2, y)
+    np.testing.assert_array_equal(arg2, arg)
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    for a, r in zip(fast.conv_relu_pool2_backward(dy, arg, ho, wo), reference.conv_relu_pool2_backward(dy, arg, ho, wo)):
+        np.testing.assert_allclose(a, r, rtol=1e-5, atol=1e-6)
+
+
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 4), st.integers(4, 11), st.integers(0, 1), st.integers(0, 10**6))
+def test_fused_network_equals_layer_by_layer(n, c, f, hw, pad, seed):
+    tc.seed(seed)
+    net = tc.Sequential(tc.Conv2D(c, f, 3, padding=pad), tc.ReLU(), tc.MaxPool2D(2), tc.Flatten())
+    x = np.random.default_rng(seed).standard_normal((n, c, hw, hw)).astype(np.float32)
+    results = []
+    for backend in ("numpy", "numba"):  # numba fuses, numpy runs the three layers
+        tc.set_backend(backend)
+        net.zero_grad()
+        y = net.forward(x)
+        dx = net.backward(np.ones_like(y) + y)
+        results.append((y, dx, net.layers[0].grads["W"].copy(), net.layers[0].grads["b"].copy()))
+    tc.set_backend("numba")
+    assert any(type(s).__name__ == "ConvReluPool" for _, s in net.plan)
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_fused_gradients_check():
+    tc.set_backend("numba")
+    net = tc.Sequential(tc.Conv2D(2, 3, 3, padding=1), tc.ReLU(), tc.MaxPool2D(2))
+    errors = tc.gradcheck(net, np.random.default_rng(0).standard_normal((2, 2, 6, 6)))
+    assert max(errors.values()) < 1e-6
+
+
+def test_small_maps_are_not_fused_and_errors_still_name_the_layer():
+    net = tc.Sequential(tc.Conv2D(1, 2, 3), tc.ReLU(), tc.MaxPool2D(2))
+    try:
+        net.forward(np.zeros((1, 1, 3, 3), np.float32))  # conv gives 1x1: the pool refuses it
+    except ValueError as e:
+        assert str(e).startswith("layer 2 MaxPool2D(2): expected input")
+    else:
+        raise AssertionError("no error")

@@ -1,0 +1,270 @@
+"""The pad, headless: real mouse, key, touch and window events posted through pygame's queue."""
+import json
+import os
+import subprocess
+import sys
+
+os.environ["SDL_VIDEODRIVER"] = "dummy"
+os.environ["SDL_AUDIODRIVER"] = "dummy"
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+import numpy as np  # noqa: E402
+import pygame  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
+
+import tinycnn as tc  # noqa: E402
+from pad.app import PadApp  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def model():
+    return tc.pretrained()
+
+
+@pytest.fixture
+def app(model, tmp_path):
+    a = PadApp(model, size=(900, 600), log_path=tmp_path / "log.jsonl")
+    a.log_path = tmp_path / "log.jsonl"
+    yield a
+    a.close()
+
+
+def post(app, type_, **kw):
+    pygame.event.post(pygame.event.Event(type_, **kw))
+
+
+def step(app):
+    app.frame(fps=0)
+
+
+def key(app, k, mod=0, unicode=""):
+    post(app, pygame.KEYDOWN, key=k, mod=mod, unicode=unicode, scancode=0)
+    post(app, pygame.KEYUP, key=k, mod=mod, unicode=unicode, scancode=0)
+    step(app)
+
+
+def stroke(app, points, button=1):
+    """Press at the first point, move through the rest (a frame every few events), release."""
+    held = (1, 0, 0) if button == 1 else (0, 0, 1)
+    post(app, pygame.MOUSEBUTTONDOWN, pos=points[0], button=button)
+    prev = points[0]
+    for i, p in enumerate(points[1:]):
+        post(app, pygame.MOUSEMOTION, pos=p, rel=(p[0] - prev[0], p[1] - prev[1]), buttons=held)
+        prev = p
+        if i % 4 == 3:
+            step(app)
+    post(app, pygame.MOUSEBUTTONUP, pos=points[-1], button=button)
+    step(app)
+
+
+def in_canvas(app, u, v):
+    """Window position of the point (u, v) in 0..1 canvas coordinates."""
+    r = app.rect
+    return (int(r.x + u * r.w), int(r.y + v * r.h))
+
+
+def path(app, knots, steps=12):
+    pts = []
+    for (u0, v0), (u1, v1) in zip(knots, knots[1:]):
+        for t in np.linspace(0, 1, steps, endpoint=False):
+            pts.append(in_canvas(app, u0 + t * (u1 - u0), v0 + t * (v1 - v0)))
+    pts.append(in_canvas(app, *knots[-1]))
+    return pts
+
+
+DIGITS = {
+    7: [[(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)]],
+    1: [[(0.5, 0.15), (0.5, 0.85)]],
+    0: [[(0.5, 0.15), (0.3, 0.25), (0.25, 0.5), (0.3, 0.75), (0.5, 0.85), (0.7, 0.75), (0.75, 0.5),
+         (0.7, 0.25), (0.5, 0.15)]],
+    4: [[(0.55, 0.15), (0.25, 0.6), (0.75, 0.6)], [(0.6, 0.35), (0.6, 0.88)]],
+}
+
+
+def events(app):
+    return [json.loads(line) for line in open(app.log_path)]
+
+
+def test_ready_event_describes_window_and_canvas(app):
+    first = events(app)[0]
+    assert first == {"event": "ready", "window": [900, 600], "canvas": list(app.rect)}
+
+
+def test_fast_stroke_leaves_no_gaps(app):
+    a, b = in_canvas(app, 0.2, 0.5), in_canvas(app, 0.8, 0.5)
+    stroke(app, [a, b])  # two far-apart mouse positions only
+    row = app.canvas.array[app.canvas.size // 2]
+    x0, x1 = int(0.2 * app.canvas.size), int(0.8 * app.canvas.size)
+    assert row[x0:x1].min() > 0.99  # inked all along the segment
+    screen = pygame.surfarray.array3d(app.screen)
+    mid = in_canvas(app, 0.5, 0.5)
+    assert screen[mid[0], mid[1]].min() > 200  # and shown on screen
+
+
+def test_undo_redo_clear_and_log(app):
+    stroke(app, path(app, DIGITS[1][0]))
+    drawn = app.canvas.array.copy()
+    assert drawn.any()
+    key(app, pygame.K_z, pygame.KMOD_LCTRL)
+    assert not app.canvas.array.any() and app.probs is None
+    key(app, pygame.K_y, pygame.KMOD_LCTRL)
+    np.testing.assert_array_equal(app.canvas.array, drawn)
+    key(app, pygame.K_c, unicode="c")
+    assert not app.canvas.array.any()
+    key(app, pygame.K_z, pygame.KMOD_LCTRL)  # the clear itself can be undone
+    np.testing.assert_array_equal(app.canvas.array, drawn)
+    key(app, pygame.K_BACKSPACE)
+    assert not app.canvas.array.any()
+    kinds = [(e["event"], e.get("after")) for e in events(app)]
+    assert kinds == [("ready", None), ("prediction", "stroke"), ("prediction", "undo"), ("prediction", "redo"),
+                     ("prediction", "clear"), ("prediction", "undo"), ("prediction", "clear")]
+    empty = events(app)[2]
+    assert empty["probs"] is None and empty["digit"] is None and empty["top3"] == []
+    full = events(app)[1]
+    assert len(full["probs"]) == 10 and abs(sum(full["probs"]) - 1) < 1e-4
+    assert [d for d, _ in full["top3"]] == list(np.argsort(full["probs"])[::-1][:3])
+
+
+@pytest.mark.parametrize("digit", sorted(DIGITS))
+def test_drawn_digit_is_read(app, digit):
+    for s in DIGITS[digit]:
+        stroke(app, path(app, s))
+    last = events(app)[-1]
+    assert last["digit"] == digit, last
+    assert app.verdict()[1] == f"It's a {digit}"
+
+
+def test_prediction_updates_during_the_stroke(app):
+    pts = path(app, DIGITS[0][0])
+    post(app, pygame.MOUSEBUTTONDOWN, pos=pts[0], button=1)
+    for p in pts[1:60]:
+        post(app, pygame.MOUSEMOTION, pos=p, rel=(0, 0), buttons=(1, 0, 0))
+    step(app)
+    assert app.canvas.drawing and app.probs is not None  # read before the button is up
+    assert len(events(app)) == 1  # logged only when the stroke is finished
+
+
+def test_eraser_and_brush_size(app):
+    stroke(app, path(app, [(0.2, 0.5), (0.8, 0.5)]))
+    before = app.canvas.array.sum()
+    key(app, pygame.K_RIGHTBRACKET, unicode="]")
+    key(app, pygame.K_RIGHTBRACKET, unicode="]")
+    assert app.brush == 22
+    post(app, pygame.MOUSEWHEEL, x=0, y=-3, flipped=False)
+    step(app)
+    assert app.brush == 16
+    stroke(app, path(app, [(0.5, 0.3), (0.5, 0.7)]), button=3)
+    assert app.canvas.array.sum() < before
+    assert app.canvas.array[app.canvas.size // 2, app.canvas.size // 2] < 0.01
+
+
+def test_touch_draws(app):
+    post(app, pygame.FINGERDOWN, touch_id=1, finger_id=1, x=(app.rect.x + 50) / 900, y=(app.rect.y + 50) / 600,
+         dx=0, dy=0, pressure=1)
+    post(app, pygame.FINGERMOTION, touch_id=1, finger_id=1, x=(app.rect.x + 300) / 900, y=(app.rect.y + 50) / 600,
+         dx=0, dy=0, pressure=1)
+    post(app, pygame.FINGERUP, touch_id=1, finger_id=1, x=(app.rect.x + 300) / 900, y=(app.rect.y + 50) / 600,
+         dx=0, dy=0, pressure=1)
+    step(app)
+    assert app.canvas.array.any() and len(app.canvas.actions) == 1
+
+
+def test_resize_relayouts_and_drawing_still_lands(app):
+    post(app, pygame.VIDEORESIZE, size=(640, 420), w=640, h=420)
+    step(app)
+    assert app.screen.get_size() == (640, 420)
+    assert app.rect.right < app.panel.x and app.panel.right <= 640 and app.rect.bottom <= 420
+    stroke(app, path(app, [(0.1, 0.5), (0.9, 0.5)]))
+    assert app.canvas.array[app.canvas.size // 2, int(0.5 * app.canvas.size)] > 0.99
+    post(app, pygame.VIDEORESIZE, size=(1200, 800), w=1200, h=800)
+    step(app)
+    assert app.rect.w > 600
+
+
+def test_help_and_stages_views_draw(app):
+    stroke(app, path(app, DIGITS[7][0]))
+    before = pygame.surfarray.array3d(app.screen).copy()
+    key(app, pygame.K_h, unicode="h")
+    assert app.show_help and not np.array_equal(before, pygame.surfarray.array3d(app.screen))
+    key(app, pygame.K_F1)
+    key(app, pygame.K_s, unicode="s")
+    assert app.show_stages and not app.show_help
+    assert not np.array_equal(before, pygame.surfarray.array3d(app.screen))
+
+
+def test_dropped_files(app, tmp_path):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG broken")
+    post(app, pygame.DROPFILE, file=str(bad))
+    step(app)
+    assert app.running and "bad.png" in app.message and not app.canvas.array.any()
+    img = np.full((120, 90), 255, np.uint8)  # a dark 1 on white paper
+    img[15:105, 40:52] = 10
+    Image.fromarray(img).save(tmp_path / "one.png")
+    post(app, pygame.DROPFILE, file=str(tmp_path / "one.png"))
+    step(app)
+    assert events(app)[-1]["digit"] == 1
+
+
+def test_escape_quits(app):
+    key(app, pygame.K_ESCAPE)
+    assert not app.running
+
+
+def test_fuzz_thousands_of_random_events(app):
+    rng = np.random.default_rng(0)
+    keys = [pygame.K_z, pygame.K_y, pygame.K_c, pygame.K_h, pygame.K_s, pygame.K_LEFTBRACKET,
+            pygame.K_RIGHTBRACKET, pygame.K_BACKSPACE, pygame.K_DELETE, pygame.K_F1, pygame.K_a]
+    for i in range(3000):
+        pos = (int(rng.integers(-50, 1000)), int(rng.integers(-50, 700)))
+        kind = rng.integers(0, 8)
+        if kind == 0:
+            post(app, pygame.MOUSEBUTTONDOWN, pos=pos, button=int(rng.integers(1, 6)))
+        elif kind == 1:
+            post(app, pygame.MOUSEBUTTONUP, pos=pos, button=int(rng.integers(1, 6)))
+        elif kind in (2, 3):
+            post(app, pygame.MOUSEMOTION, pos=pos, rel=(0, 0), buttons=tuple(int(b) for b in rng.integers(0, 2, 3)))
+        elif kind == 4:
+            post(app, pygame.KEYDOWN, key=keys[rng.integers(len(keys))], unicode="",
+                 mod=int(rng.choice([0, pygame.KMOD_LCTRL, pygame.KMOD_LCTRL | pygame.KMOD_LSHIFT])), scancode=0)
+        elif kind == 5:
+            post(app, pygame.MOUSEWHEEL, x=0, y=int(rng.integers(-3, 4)), flipped=False)
+        elif kind == 6:
+            post(app, pygame.FINGERMOTION, touch_id=1, finger_id=1, x=float(rng.random()), y=float(rng.random()),
+                 dx=0, dy=0, pressure=1)
+        elif i % 200 == 7:
+            w, h = int(rng.integers(100, 1300)), int(rng.integers(100, 900))
+            post(app, pygame.VIDEORESIZE, size=(w, h), w=w, h=h)
+        if i % 10 == 0:
+            step(app)
+    step(app)
+    assert app.running
+    for e in events(app):
+        assert e["event"] in ("ready", "prediction")
+
+
+def run_pad(*args):
+    return subprocess.run([sys.executable, "-m", "pad", *args], capture_output=True, text=True, timeout=120, cwd=REPO)
+
+
+def test_predict_command_line(tmp_path):
+    img = np.full((100, 100), 250, np.uint8)
+    img[10:90, 45:55] = 0
+    Image.fromarray(img).save(tmp_path / "one.png")
+    (tmp_path / "junk.jpg").write_text("no")
+    r = run_pad("--predict", str(tmp_path / "one.png"), str(tmp_path / "junk.jpg"))
+    assert r.returncode == 1
+    line = r.stdout.strip().splitlines()[0]
+    assert line.startswith(f"{tmp_path / 'one.png'}: 1 (") and line.count("%") == 3
+    assert "junk.jpg: error" in r.stderr
+
+
+def test_bad_model_file_gives_one_clear_message(tmp_path):
+    r = run_pad("--model", str(tmp_path / "nope.npz"), "--predict", "x.png")
+    assert r.returncode != 0 and r.stderr.strip() == f"error: model file not found: {tmp_path / 'nope.npz'}"
+    (tmp_path / "bad.npz").write_bytes(b"garbage")
+    r = run_pad("--model", str(tmp_path / "bad.npz"), "--predict", "x.png")
+    assert "error: cannot use model" in r.stderr and "Traceback" not in r.stderr

@@ -1,0 +1,118 @@
+"""The training script: reproducible, resumable after Ctrl-C, refuses to write a diverged model."""
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tinycnn as tc
+from tinycnn.train import Config, TrainingDiverged, train
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def small(mnist):
+    xtr, ytr, xte, yte = mnist
+    return xtr[:1200], ytr[:1200], xte[:500], yte[:500]
+
+
+def cfg(tmp_path, **kw):
+    base = dict(arch="seed", epochs=2, batch_size=64, val_split=200, out=str(tmp_path / "m.npz"), seed=7)
+    base.update(kw)
+    return Config(**base)
+
+
+def quiet(*_):
+    pass
+
+
+def weights(path):
+    with np.load(path) as f:
+        return {k: f[k] for k in f.files if k != "__architecture__"}
+
+
+def test_same_seed_same_weights(tmp_path, small):
+    train(cfg(tmp_path / "a"), data=small, log=quiet)
+    train(cfg(tmp_path / "b"), data=small, log=quiet)
+    a, b = weights(tmp_path / "a" / "m.npz"), weights(tmp_path / "b" / "m.npz")
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    train(cfg(tmp_path / "c", seed=8), data=small, log=quiet)
+    assert not np.array_equal(weights(tmp_path / "c" / "m.npz")["0.W"], a["0.W"])
+
+
+@pytest.mark.parametrize("stop_at", [5, 16])  # mid-epoch, and at the end of epoch 1 (16 steps)
+def test_interrupt_and_resume_gives_the_same_weights(tmp_path, small, stop_at):
+    whole = train(cfg(tmp_path / "whole", arch="resnet", schedule="onecycle"), data=small, log=quiet)
+
+    def ctrl_c(step):
+        if step == stop_at:
+            os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, caught at the step boundary
+
+    part = cfg(tmp_path / "part", arch="resnet", schedule="onecycle")
+    stopped = train(part, data=small, log=quiet, on_step=ctrl_c)
+    assert stopped["stopped"] and not (tmp_path / "part" / "m.npz").exists()
+    part.resume = True
+    resumed = train(part, data=small, log=quiet)
+    a, b = weights(tmp_path / "whole" / "m.npz"), weights(tmp_path / "part" / "m.npz")
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    assert resumed["history"][-1]["val_loss"] == whole["history"][-1]["val_loss"]
+
+
+def test_resume_with_other_options_is_refused(tmp_path, small):
+    c = cfg(tmp_path, epochs=1)
+    train(c, data=small, log=quiet)
+    c2 = cfg(tmp_path, epochs=1, lr=0.5)
+    c2.resume = True
+    with pytest.raises(ValueError, match="lr"):
+        train(c2, data=small, log=quiet)
+
+
+def test_diverging_loss_stops_without_writing_a_model(tmp_path, small):
+    with pytest.raises(TrainingDiverged, match="the loss became (nan|inf)"):
+        train(cfg(tmp_path, lr=1e8, schedule="constant"), data=small, log=quiet)
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_reports_and_metrics(tmp_path, small):
+    train(cfg(tmp_path, epochs=1, schedule="plateau"), data=small, log=quiet)
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    assert {"test_accuracy", "per_class_accuracy", "history", "train_seconds", "command", "confusion"} <= m.keys()
+    assert len(m["per_class_accuracy"]) == 10 and np.array(m["confusion"]).sum() == 500
+    for name in ("curves.png", "confusion.png", "mistakes.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert tc.load(tmp_path / "m.npz").meta["test_accuracy"] == m["test_accuracy"]
+
+
+def test_one_epoch_on_a_few_thousand_digits_learns(tmp_path, mnist):
+    """A real, short run: 5,000 training images, one epoch, the seed network."""
+    xtr, ytr, xte, yte = mnist
+    r = train(cfg(tmp_path, epochs=1, val_split=500, augment=False), data=(xtr[:5000], ytr[:5000], xte[:2000], yte[:2000]),
+              log=quiet)
+    assert r["test_accuracy"] >= 0.94
+
+
+def test_command_line_ctrl_c_then_resume(tmp_path, mnist):
+    out = tmp_path / "m.npz"
+    args = [sys.executable, os.path.join(REPO, "scripts", "train.py"), "--arch", "seed", "--epochs", "3",
+            "--limit", "6000", "--val-split", "500", "--out", str(out)]
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith("epoch   1/3"):
+            proc.send_signal(signal.SIGINT)
+            break
+    rest, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, "".join(lines) + rest
+    assert "--resume" in rest and not out.exists()
+    r = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "resuming from" in r.stdout and "test accuracy" in r.stdout and out.exists()
