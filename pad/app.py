@@ -24,6 +24,7 @@ BAR = (70, 120, 200)
 WIN = (255, 170, 40)
 WARN = (240, 90, 80)
 UNSURE = 0.60          # below this top probability the pad says it is not sure
+TOO_SMALL = 0.06       # ink spanning less than this fraction of the canvas is a dot, not a digit
 CANVAS_PIXELS = 560     # the off-screen drawing's resolution, whatever the window size
 HINT = "Draw a digit.  Right button: erase   Ctrl+Z/Y: undo/redo   C: clear   [ ]: brush   H: help"
 HELP = [
@@ -57,6 +58,9 @@ class PadApp:
         self.message, self.message_until, self.message_error = "", 0.0, False
         self.mouse = None
         self.dirty = True
+        self.stale = False            # the prediction is older than the drawing
+        self.too_small = False
+        self.canvas_surface = None    # the canvas scaled to the window, rebuilt when either changes
         self.running = True
         self.frame_ms = deque(maxlen=600)
         self.clock = pygame.time.Clock()
@@ -74,6 +78,7 @@ class PadApp:
         m = 16
         side = int(max(120, min(h - 2 * m - 26, w * 0.6 - 2 * m)))
         self.rect = pygame.Rect(m, m, side, side)
+        self.canvas_surface = None
         px = self.rect.right + m
         self.panel = pygame.Rect(px, m, max(w - px - m, 120), h - 2 * m - 26)
         self.dirty = True
@@ -165,9 +170,13 @@ class PadApp:
             self.changed("stroke")
 
     def changed(self, event=None):
-        """The drawing changed: predict again; after a finished action, log the prediction."""
-        self.predict()
-        if event is not None:
+        """The drawing changed. Mid-stroke, predict once per frame (in `frame`), however many
+        mouse events arrive; after a finished action, predict now and log it."""
+        self.canvas_surface = None
+        if event is None:
+            self.stale = True
+        else:
+            self.predict()
             self.emit_prediction(event)
 
     def load_image(self, path):
@@ -189,17 +198,21 @@ class PadApp:
     # -- prediction ----------------------------------------------------------------------
     def predict(self):
         """Read the canvas: MNIST-style preprocessing, then the model. No ink, no prediction."""
-        self.dirty = True
+        self.dirty, self.stale = True, False
+        self.too_small = False
         if self.canvas.is_empty():
             self.probs, self.eye, self.stages = None, np.zeros((28, 28), np.float32), None
             return
         self.eye, self.stages = tc.preprocess_digit(self.canvas.array, return_stages=True)
-        self.probs = self.model.predict_proba(self.eye[None, None])[0]
+        # Preprocessing scales any mark up to 20x20, so a dot would be read with confidence
+        # as a 0 or a 1: say it is too small instead.
+        self.too_small = max(self.stages["crop"].shape) < TOO_SMALL * self.canvas.size
+        self.probs = None if self.too_small else self.model.predict_proba(self.eye[None, None])[0]
 
     def verdict(self):
         """(digit or None, sentence) for the current prediction."""
         if self.probs is None:
-            return None, "Draw a digit"
+            return None, "Too small: draw it bigger" if self.too_small else "Draw a digit"
         order = np.argsort(-self.probs)
         top, second = int(order[0]), int(order[1])
         p = float(self.probs[top])
@@ -240,7 +253,9 @@ class PadApp:
     def draw(self):
         s = self.screen
         s.fill(BG)
-        s.blit(self.gray_surface(self.canvas.array, self.rect.size), self.rect)
+        if self.canvas_surface is None:
+            self.canvas_surface = self.gray_surface(self.canvas.array, self.rect.size)
+        s.blit(self.canvas_surface, self.rect)
         pygame.draw.rect(s, DIM, self.rect, 1)
         if self.mouse and self.rect.collidepoint(self.mouse):
             r = self.brush * self.rect.w / self.canvas.size
@@ -325,6 +340,8 @@ class PadApp:
         start = time.perf_counter()
         for ev in pygame.event.get():
             self.handle(ev)
+        if self.stale:
+            self.predict()
         if self.message and time.monotonic() >= self.message_until:
             self.message, self.dirty = "", True
         if self.dirty:

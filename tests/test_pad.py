@@ -209,6 +209,14 @@ def test_dropped_files(app, tmp_path):
     assert events(app)[-1]["digit"] == 1
 
 
+def test_a_dot_is_too_small_to_read(app):
+    p = in_canvas(app, 0.5, 0.5)
+    stroke(app, [p, (p[0] + 3, p[1] + 2)])
+    assert app.canvas.array.any() and app.probs is None
+    assert app.verdict() == (None, "Too small: draw it bigger")
+    assert events(app)[-1]["digit"] is None
+
+
 def test_escape_quits(app):
     key(app, pygame.K_ESCAPE)
     assert not app.running

@@ -59,7 +59,7 @@ class Sequential(Chain):
                     if key in layer.grads:
                         layer.grads[key] = np.zeros_like(d[key])
 
-    def predict_proba(self, x, batch_size=500):
+    def predict_proba(self, x, batch_size=128):
         """Class probabilities in eval mode, `batch_size` images at a time to bound memory.
 
         x: (N, C, H, W) -> (N, classes) float32. The model's train/eval mode is restored after.
@@ -75,7 +75,7 @@ class Sequential(Chain):
             self.train(was_training)
         return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
-    def predict(self, x, batch_size=500):
+    def predict(self, x, batch_size=128):
         """The most probable class of each image.  x: (N, C, H, W) -> (N,) int64."""
         return self.predict_proba(x, batch_size).argmax(axis=1)
 

@@ -16,6 +16,7 @@ import math
 import os
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -42,7 +43,7 @@ class Config:
     weight_decay: float = 0.0
     label_smoothing: float = 0.0
     val_split: int = 5000
-    patience: int = 5
+    patience: int = -1  # -1: automatic (see effective_patience)
     augment: bool = True
     seed: int = 0
     out: str = "runs/model.npz"
@@ -52,6 +53,17 @@ class Config:
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; nothing is written."""
+
+
+def effective_patience(cfg):
+    """Epochs without validation improvement before stopping; 0 means never stop early.
+
+    Automatic (-1): off for onecycle and cosine, whose best epochs come at the end, when the
+    rate has annealed (stopping on a plateau at the peak rate would skip them); 5 otherwise.
+    """
+    if cfg.patience >= 0:
+        return cfg.patience
+    return 0 if cfg.schedule in ("onecycle", "cosine") else 5
 
 
 def lr_at(cfg, step, total_steps, plateau_factor):
@@ -92,7 +104,10 @@ class _StopFlag:
         self.requested = False
 
     def __enter__(self):
-        self.old = signal.signal(signal.SIGINT, self._handle)
+        # Only the main thread may set signal handlers; elsewhere Ctrl-C keeps its default.
+        self.active = threading.current_thread() is threading.main_thread()
+        if self.active:
+            self.old = signal.signal(signal.SIGINT, self._handle)
         return self
 
     def _handle(self, signum, frame):
@@ -103,7 +118,8 @@ class _StopFlag:
               "(press again to stop at once, without saving)", file=sys.stderr, flush=True)
 
     def __exit__(self, *exc):
-        signal.signal(signal.SIGINT, self.old)
+        if self.active:
+            signal.signal(signal.SIGINT, self.old)
 
 
 def checkpoint_path(cfg):
@@ -259,14 +275,15 @@ def train(cfg, data=None, log=print, on_step=None):
                 + ("  *" if improved else ""))
             state["epoch"] += 1
             state["perm"] = None
-            early = state["bad_epochs"] >= cfg.patience
+            patience = effective_patience(cfg)
+            early = patience > 0 and state["bad_epochs"] >= patience
             save_checkpoint()
             if stop.requested:
                 log(f"stopped after epoch {epoch + 1}; checkpoint saved to {ckpt}. "
                     f"Continue with the same options and --resume.")
                 stopped = True
             elif early:
-                log(f"early stop: validation has not improved for {cfg.patience} epochs")
+                log(f"early stop: validation has not improved for {patience} epochs")
                 break
     if stopped:
         return {"stopped": True, "checkpoint": str(ckpt), "epoch": state["epoch"]}
@@ -311,7 +328,9 @@ def main(argv=None):
     p.add_argument("--weight-decay", type=float, default=d.weight_decay)
     p.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
     p.add_argument("--val-split", type=int, default=d.val_split, help="training images held out for validation")
-    p.add_argument("--patience", type=int, default=d.patience, help="early stopping: epochs without improvement")
+    p.add_argument("--patience", type=int, default=d.patience,
+                   help="early stopping: stop after this many epochs without validation improvement (0: never); "
+                        "-1: automatic, off for onecycle/cosine (their best epochs come last), 5 otherwise")
     p.add_argument("--no-augment", dest="augment", action="store_false", help="train on the images as they are")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--out", default=d.out, help="model file; metrics and pictures go beside it")

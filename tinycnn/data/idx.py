@@ -40,18 +40,18 @@ class IDXError(ValueError):
 
 
 def _read_at_most(stream, limit, path):
-    """Read up to `limit` bytes in chunks, so memory follows the bytes present, not a claim."""
-    parts, total = [], 0
-    while total < limit:
+    """Read up to `limit` bytes in chunks into one growing buffer, so memory follows the bytes
+    actually present, not what a header claims, and the data is held once, not twice."""
+    buf = bytearray()
+    while len(buf) < limit:
         try:
-            part = stream.read(min(_CHUNK, limit - total))
+            part = stream.read(min(_CHUNK, limit - len(buf)))
         except (OSError, EOFError, zlib.error) as e:
-            raise IDXError(path, total, f"corrupt gzip stream ({e})") from None
+            raise IDXError(path, len(buf), f"corrupt gzip stream ({e})") from None
         if not part:
             break
-        parts.append(part)
-        total += len(part)
-    return b"".join(parts)
+        buf += part
+    return buf
 
 
 def read_idx(path):
@@ -98,7 +98,11 @@ def read_idx(path):
             raise IDXError(path, body_at + expected,
                            f"unexpected bytes after the {expected} data bytes that shape "
                            f"{shape} of {dtype.name} declares{where}")
-    return np.frombuffer(body, dtype=dtype).astype(dtype.newbyteorder("="), copy=True).reshape(shape)
+    # The array takes over the buffer (no copy); multi-byte types are swapped to native order in place.
+    array = np.frombuffer(body, dtype=dtype)
+    if not dtype.isnative and dtype.itemsize > 1:
+        array = array.byteswap(inplace=True).view(dtype.newbyteorder("="))
+    return array.view(dtype.newbyteorder("=")).reshape(shape)
 
 
 def write_idx(path, array):

@@ -8,8 +8,6 @@ import hashlib
 import os
 import shutil
 import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from ..fileio import atomic_open
@@ -102,6 +100,8 @@ def load_mnist(root=None):
 
 
 def _download(url, dest, progress):
+    import urllib.request  # only when downloading: it costs ~50 ms at import
+
     with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as r, atomic_open(dest) as f:
         total = int(r.headers.get("Content-Length") or 0) or None
         with progress(total=total, unit="B", unit_scale=True, desc=os.path.basename(dest)) as bar:
@@ -147,7 +147,7 @@ def fetch(dest=None, source=None, mirrors=MIRRORS, log=print):
                 os.replace(staging, final)
                 log(f"{final}: verified")
                 break
-            except (OSError, ValueError, urllib.error.URLError) as e:
+            except Exception as e:  # any failure of one source (network, HTTP, checksum): try the next
                 errors.append(f"{origin}: {e}")
                 staging.unlink(missing_ok=True)
         else:

@@ -1,0 +1,28 @@
+"""The model that ships in the package: it loads, and it reads MNIST and drawn digits."""
+import numpy as np
+
+import tinycnn as tc
+from pad.handwriting import cases, sample
+from tinycnn.train import evaluate
+
+
+def test_shipped_model_scores_at_least_99_6_on_mnist_test(mnist):
+    model = tc.pretrained()
+    _, _, xte, yte = mnist
+    _, acc, _ = evaluate(model, xte, yte)
+    assert acc >= 0.996, f"shipped model: {acc:.4%} on the 10,000 test digits"
+    assert model.meta["test_accuracy"] == acc
+
+
+def test_shipped_model_reads_drawn_digits_of_every_style():
+    """Pad drawings at random sizes, places, slants and widths (see scripts/handwriting_check.py)."""
+    model = tc.pretrained()
+    rng = np.random.default_rng(1)
+    right = total = 0
+    for digit, style in cases():
+        drawings = np.stack([tc.preprocess_digit(sample(digit, style, rng).array) for _ in range(8)])
+        got = model.predict(drawings[:, None])
+        right += int((got == digit).sum())
+        total += len(got)
+        assert (got == digit).mean() >= 0.5, f"{digit} ({style}) read as {got}"
+    assert right / total >= 0.95
