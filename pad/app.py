@@ -24,7 +24,8 @@ BAR = (70, 120, 200)
 WIN = (255, 170, 40)
 WARN = (240, 90, 80)
 UNSURE = 0.60          # below this top probability the pad says it is not sure
-TOO_SMALL = 0.06       # ink spanning less than this fraction of the canvas is a dot, not a digit
+TOO_SMALL = 0.06       # ink spanning less than this fraction of the canvas is a dot, not a digit,
+BLOB = 1.5             # and so is ink no longer than this many brush diameters
 CANVAS_PIXELS = 560     # the off-screen drawing's resolution, whatever the window size
 HINT = "Draw a digit.  Right button: erase   Ctrl+Z/Y: undo/redo   C: clear   [ ]: brush   H: help"
 HELP = [
@@ -206,7 +207,9 @@ class PadApp:
         self.eye, self.stages = tc.preprocess_digit(self.canvas.array, return_stages=True)
         # Preprocessing scales any mark up to 20x20, so a dot would be read with confidence
         # as a 0 or a 1: say it is too small instead.
-        self.too_small = max(self.stages["crop"].shape) < TOO_SMALL * self.canvas.size
+        radii = [a["radius"] for a in self.canvas.actions + [self.canvas.current] if a and a["kind"] == "ink"]
+        self.too_small = max(self.stages["crop"].shape) < max(TOO_SMALL * self.canvas.size,
+                                                              BLOB * 2 * max(radii, default=0))
         self.probs = None if self.too_small else self.model.predict_proba(self.eye[None, None])[0]
 
     def verdict(self):
