@@ -38,13 +38,19 @@ class ChecksumError(ValueError):
     """A file's decompressed content is not the MNIST release."""
 
 
+def _is_project(folder):
+    return (folder / "pyproject.toml").is_file() and (folder / "tinycnn").is_dir()
+
+
 def default_root():
-    """Where MNIST lives: $TINYCNN_DATA, else data/mnist in a source checkout, else ~/.cache."""
+    """Where MNIST lives: $TINYCNN_DATA; else data/mnist of the tinycnn checkout this package
+    runs from, or of the one you are in (after a non-editable install the package is not in
+    the checkout, but the scripts are run from it); else ~/.cache/tinycnn/mnist."""
     if os.environ.get("TINYCNN_DATA"):
         return Path(os.environ["TINYCNN_DATA"])
-    checkout = Path(__file__).resolve().parents[2]
-    if (checkout / "pyproject.toml").is_file():
-        return checkout / "data" / "mnist"
+    for folder in (Path(__file__).resolve().parents[2], Path.cwd()):
+        if _is_project(folder):
+            return folder / "data" / "mnist"
     return Path.home() / ".cache" / "tinycnn" / "mnist"
 
 
