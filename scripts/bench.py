@@ -71,23 +71,37 @@ def tinycnn_epoch(model, batch, steps, runs):
 
 
 def layer_times(model, batch, steps=20):
-    """Per-layer forward and backward milliseconds of one training step."""
+    """Forward and backward milliseconds of each step of one training step, as the model runs
+    them (a fused Conv2D -> ReLU -> MaxPool2D counts as one step)."""
+    from tinycnn.fusion import match
+
     x, y = fake_mnist(batch)
+    opt = tc.Adam(model)
     model.train()
-    fw, bw = np.zeros(len(model.layers)), np.zeros(len(model.layers))
+    times = {}
     for it in range(steps + 2):
-        h = x
-        for i, layer in enumerate(model.layers):
+        h, plan, i = x, [], 0
+        while i < len(model.layers):
+            step = match(model.layers, i, h) or model.layers[i]
+            n = 3 if step is not model.layers[i] else 1
+            name = " + ".join(repr(layer) for layer in model.layers[i:i + n])
             t = time.perf_counter()
-            h = layer.forward(h)
-            fw[i] += (time.perf_counter() - t) * (it >= 2)
+            h = step.forward(h)
+            times.setdefault(name, [0.0, 0.0])[0] += (time.perf_counter() - t) * (it >= 2)
+            plan.append((i, name, step))
+            i += n
+        t = time.perf_counter()
         _, d = tc.softmax_cross_entropy(h, y)
-        for i in range(len(model.layers) - 1, -1, -1):
+        times.setdefault("softmax cross-entropy", [0.0, 0.0])[0] += (time.perf_counter() - t) * (it >= 2)
+        for i, name, step in reversed(plan):
             t = time.perf_counter()
-            d = model.layers[i].backward(d, need_dx=i > 0)
-            bw[i] += (time.perf_counter() - t) * (it >= 2)
-        model.zero_grad()
-    return [(repr(layer), fw[i] / steps * 1e3, bw[i] / steps * 1e3) for i, layer in enumerate(model.layers)]
+            d = step.backward(d, need_dx=i > 0)
+            times[name][1] += (time.perf_counter() - t) * (it >= 2)
+        t = time.perf_counter()
+        opt.step()
+        opt.zero_grad()
+        times.setdefault("Adam step + zero_grad", [0.0, 0.0])[0] += (time.perf_counter() - t) * (it >= 2)
+    return [(name, f / steps * 1e3, b / steps * 1e3) for name, (f, b) in times.items()]
 
 
 def torch_model(model):
@@ -145,22 +159,26 @@ import numpy as np, tinycnn as tc
 m = tc.pretrained(); p = m.predict_proba(np.zeros((1, 1, 28, 28), np.float32))
 print(json.dumps(time.perf_counter() - t))"""
 
+# Peak memory is VmHWM of the process image: ru_maxrss would carry over the peak of the
+# benchmark process this one was forked from (Linux keeps it across exec).
+PEAK_RSS = "[int(l.split()[1]) / 1024 for l in open('/proc/self/status') if l.startswith('VmHWM')][0]"
+
 INFERENCE_MEMORY_CODE = """
-import json, resource, numpy as np, tinycnn as tc
+import json, numpy as np, tinycnn as tc
 from tinycnn.architectures import seed_net
 m = seed_net().eval(); x = np.random.default_rng(0).random((1000, 1, 28, 28), dtype=np.float32)
 for n in (1, 64, 1000): m.predict_proba(x[:n])
-print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))"""
+print(json.dumps(""" + PEAK_RSS + """))"""
 
 TORCH_INFERENCE_MEMORY_CODE = """
-import json, resource, numpy as np, torch; torch.set_num_threads(2)
+import json, numpy as np, torch; torch.set_num_threads(2)
 from torch import nn
 m = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(),
     nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1600, 128), nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 10)).eval()
 x = torch.rand(1000, 1, 28, 28)
 with torch.no_grad():
     for n in (1, 64, 1000): m(x[:n]).softmax(1)
-print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))"""
+print(json.dumps(""" + PEAK_RSS + """))"""
 
 
 def main():
@@ -209,17 +227,17 @@ def main():
     for p in [(420, 120), (260, 470)]:
         canvas.extend_stroke(p)
     canvas.end_stroke()
-    pad_lat = repeat(lambda: pretrained.predict_proba(tc.preprocess_digit(canvas.array)[None, None]),
-                     100 if not args.quick else 10)
+    pad_lat = {name: repeat(lambda: net.predict_proba(tc.preprocess_digit(canvas.array)[None, None]),
+                            100 if not args.quick else 10) for name, net in (("seed", model), ("shipped", pretrained))}
     imp = [subprocess_figure(IMPORT_CODE) for _ in range(5 if not args.quick else 2)]
     first = [subprocess_figure(FIRST_PREDICTION_CODE) for _ in range(3 if not args.quick else 1)]
     mem = [subprocess_figure(INFERENCE_MEMORY_CODE)]
 
     torch_fig = {}
     if have_torch:
-        tm = torch_model(model)
-        torch_fig["ep"] = {b: torch_epoch(tm, b, steps if b == 64 else steps // 2, runs) for b in (64, 128)}
-        tm.eval()
+        torch_fig["ep"] = {b: torch_epoch(torch_model(model), b, steps if b == 64 else steps // 2, runs)
+                           for b in (64, 128)}
+        tm = torch_model(model).eval()  # tinycnn's weights as they are now, for inference
         tx = torch.from_numpy(x1000)
         with torch.no_grad():
             torch_fig["lat"] = repeat(lambda: tm(tx[:1]).softmax(1), 200 if not args.quick else 20)
@@ -232,7 +250,8 @@ def main():
     row("inference, batch 1, model only (ms)", [t * 1e3 for t in lat], "ms",
         [t * 1e3 for t in torch_fig["lat"]] if have_torch else None)
     row("inference, batch 1000 (images/s)", thr, "img/s", torch_fig.get("thr"), better="higher")
-    row("pad canvas 560x560 -> probabilities (ms)", [t * 1e3 for t in pad_lat], "ms")
+    row("pad canvas 560x560 -> probabilities (ms)", [t * 1e3 for t in pad_lat["seed"]], "ms")
+    row("  same, with the shipped (pad's) model (ms)", [t * 1e3 for t in pad_lat["shipped"]], "ms")
     row("python -c 'import tinycnn' (s)", imp, "s")
     row("first prediction in a new process (s)", first, "s")
     row("peak memory, inference-only process (MB)", mem, "MB", torch_fig.get("mem"))
@@ -251,7 +270,7 @@ def main():
     if args.layers:
         print("\nper layer, one training step at batch 64 (ms):")
         for name, f, b in layer_times(seed_net(), 64):
-            print(f"  {name:28s} forward {f:7.3f}   backward {b:7.3f}")
+            print(f"  {name:58s} forward {f:7.3f}   backward {b:7.3f}")
     print(f"\nbenchmark took {time.time() - started:.0f} s")
 
 

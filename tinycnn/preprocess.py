@@ -24,10 +24,12 @@ def to_gray01(image):
         raise ValueError(f"preprocess_digit: expected a 2-D grayscale image (H, W), got shape {a.shape}")
     if a.dtype == np.uint8:
         return a.astype(np.float32) / 255
-    a = a.astype(np.float32)
-    if not np.all(np.isfinite(a)):
+    a = a.astype(np.float32, copy=False)
+    lo, hi = float(a.min(initial=0.0)), float(a.max(initial=0.0))  # NaN and inf show up here
+    if not (np.isfinite(lo) and np.isfinite(hi)):
         raise ValueError("preprocess_digit: the image contains NaN or infinite values")
-    return np.clip(a, 0, 1)
+    # A pad canvas is already float32 in [0, 1]: then no copy is made (this runs every frame).
+    return a if 0 <= lo and hi <= 1 else np.clip(a, 0, 1)
 
 
 def _resize(a, h, w):
@@ -94,8 +96,8 @@ def preprocess_digit(image, return_stages=False):
     if peak <= 0.02:
         stages.update(crop=np.zeros((1, 1), np.float32), fit=np.zeros((1, 1), np.float32), centred=out)
         return (out, stages) if return_stages else out
-    rows = np.flatnonzero((a > INK * peak).any(axis=1))
-    cols = np.flatnonzero((a > INK * peak).any(axis=0))
+    ink = a > INK * peak
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     crop = a[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] / peak
     stages["crop"] = crop
 
