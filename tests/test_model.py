@@ -51,13 +51,25 @@ def test_parameter_names_and_shapes():
 def test_zero_grad_and_accumulation():
     model = seed_net()
     x, y = batch(4)
+    model.eval()  # no dropout: two passes are the same pass
     _, d = tc.softmax_cross_entropy(model.forward(x), y)
     model.backward(d)
     g1 = model.layers[0].grads["W"].copy()
-    model.backward(d)  # the same forward pass again: gradients add up
+    model.forward(x)
+    model.backward(d)  # the same pass again: gradients add up
     np.testing.assert_allclose(model.layers[0].grads["W"], 2 * g1, rtol=1e-5, atol=1e-7)
     model.zero_grad()
     assert all(not g.any() for _, g in model.named_grads())
+
+
+def test_backward_twice_after_one_forward_is_refused():
+    model = seed_net()
+    x, y = batch(2)
+    _, d = tc.softmax_cross_entropy(model.forward(x), y)
+    model.backward(d)
+    assert all(not hasattr(layer, "cols") for layer in model.layers)  # activations freed
+    with pytest.raises(RuntimeError, match="backward needs a forward first"):
+        model.backward(d)
 
 
 def test_wrong_input_shape_names_layer_and_shapes():

@@ -74,6 +74,7 @@ def test_resume_with_other_options_is_refused(tmp_path, small):
         train(c2, data=small, log=quiet)
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # the point of the test
 def test_diverging_loss_stops_without_writing_a_model(tmp_path, small):
     with pytest.raises(TrainingDiverged, match="the loss became (nan|inf)"):
         train(cfg(tmp_path, lr=1e8, schedule="constant"), data=small, log=quiet)

@@ -29,6 +29,10 @@ class ConvReluPool:
         dout, db = kernels().conv_relu_pool2_backward(dy, self.arg, Ho, Wo)
         return self.conv.backward_columns(dout, db, need_dx)
 
+    def release(self):
+        self.__dict__.pop("arg", None)
+        self.conv.release()
+
 
 def match(layers, i, x):
     """A fused runner for layers[i:i+3] on input x, or None where they must run one by one."""

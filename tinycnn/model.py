@@ -70,7 +70,10 @@ class Sequential(Chain):
             x = np.asarray(x, dtype=np.float32)
             if x.ndim == 0:
                 raise ShapeError(self, "(N, C, H, W)", x.shape)
-            out = [softmax(self.forward(x[i:i + batch_size])) for i in range(0, len(x), batch_size)]
+            out = []
+            for i in range(0, len(x), batch_size):
+                out.append(softmax(self.forward(x[i:i + batch_size])))
+                self.discard()  # no backward follows: free the activations now
         finally:
             self.train(was_training)
         return np.concatenate(out) if out else np.zeros((0, 0), np.float32)

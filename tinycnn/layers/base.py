@@ -27,6 +27,7 @@ class Layer:
     """
 
     training = True
+    saved = ()  # attributes that forward keeps for backward; a chain frees them after backward
 
     def __init__(self):
         self.params, self.grads, self.buffers = {}, {}, {}
@@ -41,6 +42,11 @@ class Layer:
     def backward(self, dy, need_dx=True):
         """dy: dL/dy, the shape of the last forward's output -> dL/dx (None if not `need_dx`)."""
         raise NotImplementedError
+
+    def release(self):
+        """Drop what forward saved for backward (called by a chain once backward has used it)."""
+        for name in self.saved:
+            self.__dict__.pop(name, None)
 
     def output_shape(self, shape):
         """The per-example output shape for a per-example input shape (no batch axis)."""

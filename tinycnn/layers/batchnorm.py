@@ -14,6 +14,7 @@ class _BatchNorm(Layer):
     """
 
     ndim = None
+    saved = ("xhat", "x3")
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1):
         super().__init__()

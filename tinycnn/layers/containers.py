@@ -33,9 +33,24 @@ class Chain(Layer):
         return x
 
     def backward(self, dy, need_dx=True):
+        """Backward through the steps of the last forward, freeing what each one saved as soon
+        as it is used (the activations are most of a training step's memory)."""
+        if getattr(self, "plan", None) is None:
+            raise RuntimeError(f"{type(self).__name__}.backward needs a forward first "
+                               "(backward frees what forward saved, so run forward again)")
         for i, step in reversed(self.plan):
             dy = step.backward(dy, need_dx=need_dx or i > 0)
+            step.release()
+        self.plan = None
         return dy
+
+    def discard(self):
+        """Free what the last forward saved for a backward that will not come (prediction)."""
+        for _, step in getattr(self, "plan", None) or ():
+            step.release()
+            if isinstance(step, Chain):
+                step.discard()
+        self.plan = None
 
     def output_shape(self, shape):
         for layer in self.layers:

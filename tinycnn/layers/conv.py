@@ -13,6 +13,8 @@ class Conv2D(Layer):
     params: W (out, in, k, k), b (out,).
     """
 
+    saved = ("cols",)
+
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, rng=None):
         super().__init__()
         self.c_in, self.c_out, self.k = int(in_channels), int(out_channels), int(kernel_size)

@@ -7,6 +7,8 @@ from .base import Layer, he_normal
 class Dense(Layer):
     """y = x @ W + b.   x: (N, in_features) -> y: (N, out_features); W (in, out), b (out,)."""
 
+    saved = ("x",)
+
     def __init__(self, in_features, out_features, rng=None):
         super().__init__()
         self.n_in, self.n_out = int(in_features), int(out_features)

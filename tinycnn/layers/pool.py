@@ -12,6 +12,8 @@ class MaxPool2D(Layer):
     gradient to the one input that produced the maximum.
     """
 
+    saved = ("arg",)
+
     def __init__(self, kernel_size, stride=None):
         super().__init__()
         self.k = int(kernel_size)

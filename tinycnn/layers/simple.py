@@ -9,6 +9,8 @@ from .base import Layer
 class ReLU(Layer):
     """y = max(x, 0), any shape. Backward lets the gradient through where x was positive."""
 
+    saved = ("y",)
+
     def forward(self, x):
         self._expect(x, True, "an array")
         self.y = kernels().relu_forward(x)
@@ -39,6 +41,8 @@ class Flatten(Layer):
 class Dropout(Layer):
     """Inverted dropout: in training, zero each value with probability p and scale the rest
     by 1/(1-p), so evaluation needs no rescaling and is the identity. Any shape."""
+
+    saved = ("mask",)
 
     def __init__(self, p=0.5, rng=None):
         super().__init__()
