@@ -164,7 +164,8 @@ print(json.dumps(time.perf_counter() - t))"""
 PEAK_RSS = "[int(l.split()[1]) / 1024 for l in open('/proc/self/status') if l.startswith('VmHWM')][0]"
 
 INFERENCE_MEMORY_CODE = """
-import json, numpy as np, tinycnn as tc
+import json, numpy as np
+import tinycnn as tc
 from tinycnn.architectures import seed_net
 m = seed_net().eval(); x = np.random.default_rng(0).random((1000, 1, 28, 28), dtype=np.float32)
 for n in (1, 64, 1000): m.predict_proba(x[:n])
@@ -232,6 +233,8 @@ def main():
     imp = [subprocess_figure(IMPORT_CODE) for _ in range(5 if not args.quick else 2)]
     first = [subprocess_figure(FIRST_PREDICTION_CODE) for _ in range(3 if not args.quick else 1)]
     mem = [subprocess_figure(INFERENCE_MEMORY_CODE)]
+    mem_numpy = [subprocess_figure(INFERENCE_MEMORY_CODE.replace(
+        "import tinycnn as tc", "import tinycnn as tc; tc.set_backend('numpy')"))]
 
     torch_fig = {}
     if have_torch:
@@ -255,6 +258,7 @@ def main():
     row("python -c 'import tinycnn' (s)", imp, "s")
     row("first prediction in a new process (s)", first, "s")
     row("peak memory, inference-only process (MB)", mem, "MB", torch_fig.get("mem"))
+    row("  same, NumPy backend (no Numba loaded) (MB)", mem_numpy, "MB")
 
     print(f"{'seed network, float32':44s}{'tinycnn median [min, max]':>32s}"
           + (f"{'PyTorch median':>18s}{'ratio':>9s}" if have_torch else ""))

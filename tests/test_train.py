@@ -84,7 +84,7 @@ def test_diverging_loss_stops_without_writing_a_model(tmp_path, small):
 def test_reports_and_metrics(tmp_path, small):
     train(cfg(tmp_path, epochs=1, schedule="plateau"), data=small, log=quiet)
     m = json.loads((tmp_path / "metrics.json").read_text())
-    assert {"test_accuracy", "per_class_accuracy", "history", "train_seconds", "command", "confusion"} <= m.keys()
+    assert {"test_accuracy", "test_accuracy_preprocessed", "per_class_accuracy", "history", "train_seconds", "command", "confusion"} <= m.keys()
     assert len(m["per_class_accuracy"]) == 10 and np.array(m["confusion"]).sum() == 500
     for name in ("curves.png", "confusion.png", "mistakes.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
