@@ -213,8 +213,8 @@ def main():
     flops = model.flops((1, 28, 28))
     rows = []
 
-    def row(what, ours, unit, theirs=None, better="lower"):
-        rows.append((what, stats(ours), unit, None if theirs is None else stats(theirs), better))
+    def row(what, ours, theirs=None):
+        rows.append((what, stats(ours), None if theirs is None else stats(theirs)))
 
     ep = {b: tinycnn_epoch(model, b, steps if b == 64 else steps // 2, runs) for b in (64, 128)}
     x1000, _ = fake_mnist(1000)
@@ -228,7 +228,7 @@ def main():
     for p in [(420, 120), (260, 470)]:
         canvas.extend_stroke(p)
     canvas.end_stroke()
-    pad_lat = {name: repeat(lambda: net.predict_proba(tc.preprocess_digit(canvas.array)[None, None]),
+    pad_lat = {name: repeat(lambda net=net: net.predict_proba(tc.preprocess_digit(canvas.array)[None, None]),
                             100 if not args.quick else 10) for name, net in (("seed", model), ("shipped", pretrained))}
     imp = [subprocess_figure(IMPORT_CODE) for _ in range(5 if not args.quick else 2)]
     first = [subprocess_figure(FIRST_PREDICTION_CODE) for _ in range(3 if not args.quick else 1)]
@@ -248,21 +248,21 @@ def main():
             np.testing.assert_allclose(tm(tx[:50]).softmax(1).numpy(), model.predict_proba(x1000[:50]), atol=1e-4)
         torch_fig["mem"] = [subprocess_figure(TORCH_INFERENCE_MEMORY_CODE)]
 
-    row("training epoch, batch 64 (s)", ep[64], "s", torch_fig.get("ep", {}).get(64))
-    row("training epoch, batch 128 (s)", ep[128], "s", torch_fig.get("ep", {}).get(128))
-    row("inference, batch 1, model only (ms)", [t * 1e3 for t in lat], "ms",
+    row("training epoch, batch 64 (s)", ep[64], torch_fig.get("ep", {}).get(64))
+    row("training epoch, batch 128 (s)", ep[128], torch_fig.get("ep", {}).get(128))
+    row("inference, batch 1, model only (ms)", [t * 1e3 for t in lat],
         [t * 1e3 for t in torch_fig["lat"]] if have_torch else None)
-    row("inference, batch 1000 (images/s)", thr, "img/s", torch_fig.get("thr"), better="higher")
-    row("pad canvas 560x560 -> probabilities (ms)", [t * 1e3 for t in pad_lat["seed"]], "ms")
-    row("  same, with the shipped (pad's) model (ms)", [t * 1e3 for t in pad_lat["shipped"]], "ms")
-    row("python -c 'import tinycnn' (s)", imp, "s")
-    row("first prediction in a new process (s)", first, "s")
-    row("peak memory, inference-only process (MB)", mem, "MB", torch_fig.get("mem"))
-    row("  same, NumPy backend (no Numba loaded) (MB)", mem_numpy, "MB")
+    row("inference, batch 1000 (images/s)", thr, torch_fig.get("thr"))
+    row("pad canvas 560x560 -> probabilities (ms)", [t * 1e3 for t in pad_lat["seed"]])
+    row("  same, with the shipped (pad's) model (ms)", [t * 1e3 for t in pad_lat["shipped"]])
+    row("python -c 'import tinycnn' (s)", imp)
+    row("first prediction in a new process (s)", first)
+    row("peak memory, inference-only process (MB)", mem, torch_fig.get("mem"))
+    row("  same, NumPy backend (no Numba loaded) (MB)", mem_numpy)
 
     print(f"{'seed network, float32':44s}{'tinycnn median [min, max]':>32s}"
           + (f"{'PyTorch median':>18s}{'ratio':>9s}" if have_torch else ""))
-    for what, (med, lo, hi), unit, theirs, better in rows:
+    for what, (med, lo, hi), theirs in rows:
         line = f"{what:44s}{med:>12.4g} [{lo:.4g}, {hi:.4g}]".ljust(76)
         if theirs is not None:
             ratio = med / theirs[0]
