@@ -208,9 +208,8 @@ class PadApp:
         self.eye, self.stages = tc.preprocess_digit(self.canvas.array, return_stages=True)
         # Preprocessing scales any mark up to 20x20, so a dot would be read with confidence
         # as a 0 or a 1: say it is too small instead.
-        radii = [a["radius"] for a in self.canvas.actions + [self.canvas.current] if a and a["kind"] == "ink"]
         self.too_small = max(self.stages["crop"].shape) < max(TOO_SMALL * self.canvas.size,
-                                                              BLOB * 2 * max(radii, default=0))
+                                                              BLOB * 2 * self.canvas.widest_brush())
         self.probs = None if self.too_small else self.model.predict_proba(self.eye[None, None])[0]
 
     def verdict(self):

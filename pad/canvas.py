@@ -142,5 +142,15 @@ class Canvas:
                 for p0, p1 in zip(pts, pts[1:]):
                     stamp_segment(self.array, p0, p1, r, erase)
 
+    def widest_brush(self):
+        """The largest ink radius among the strokes on the canvas now (since the last clear or image)."""
+        widest = 0.0
+        for a in reversed(self.actions + ([self.current] if self.current else [])):
+            if a["kind"] in ("clear", "image"):
+                break
+            if a["kind"] == "ink":
+                widest = max(widest, a["radius"])
+        return widest
+
     def is_empty(self):
         return not bool((self.array > 0.02).any())

@@ -276,3 +276,18 @@ def test_bad_model_file_gives_one_clear_message(tmp_path):
     (tmp_path / "bad.npz").write_bytes(b"garbage")
     r = run_pad("--model", str(tmp_path / "bad.npz"), "--predict", "x.png")
     assert "error: cannot use model" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_widest_brush_counts_only_strokes_still_on_the_canvas():
+    from pad.canvas import Canvas
+
+    c = Canvas(100)
+    c.begin_stroke((10, 10), 30)
+    c.end_stroke()
+    c.clear()
+    c.begin_stroke((50, 50), 5)
+    assert c.widest_brush() == 5  # the stroke in progress counts, the cleared one does not
+    c.end_stroke()
+    c.undo()
+    c.undo()  # the clear is undone: the wide stroke is back
+    assert c.widest_brush() == 30
