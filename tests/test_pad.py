@@ -291,3 +291,19 @@ def test_widest_brush_counts_only_strokes_still_on_the_canvas():
     c.undo()
     c.undo()  # the clear is undone: the wide stroke is back
     assert c.widest_brush() == 30
+
+
+def test_start_with_an_image(model, tmp_path):
+    img = np.full((90, 70), 240, np.uint8)  # a dark 1 on light paper
+    img[10:80, 30:40] = 20
+    Image.fromarray(img).save(tmp_path / "one.png")
+    a = PadApp(model, size=(700, 500), log_path=tmp_path / "log.jsonl", image=str(tmp_path / "one.png"))
+    try:
+        a.frame(fps=0)
+        log = [json.loads(line) for line in open(tmp_path / "log.jsonl")]
+        assert [e["event"] for e in log] == ["ready", "prediction"] and log[1]["after"] == "image"
+        assert log[1]["digit"] == 1 and a.canvas.array.any()
+        key(a, pygame.K_z, pygame.KMOD_LCTRL)  # the loaded picture is undoable like a stroke
+        assert not a.canvas.array.any()
+    finally:
+        a.close()
