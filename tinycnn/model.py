@@ -73,7 +73,7 @@ class Sequential(Chain):
             out = []
             for i in range(0, len(x), batch_size):
                 out.append(softmax(self.forward(x[i:i + batch_size])))
-                self.discard()  # no backward follows: free the activations now
+                self.release()  # no backward follows: free the activations now
         finally:
             self.train(was_training)
         return np.concatenate(out) if out else np.zeros((0, 0), np.float32)

@@ -44,12 +44,11 @@ class Chain(Layer):
         self.plan = None
         return dy
 
-    def discard(self):
-        """Free what the last forward saved for a backward that will not come (prediction)."""
+    def release(self):
+        """Free what the last forward saved (for prediction, where no backward follows):
+        every step's saved values, nested chains included."""
         for _, step in getattr(self, "plan", None) or ():
             step.release()
-            if isinstance(step, Chain):
-                step.discard()
         self.plan = None
 
     def output_shape(self, shape):
