@@ -57,8 +57,7 @@ def test_interrupt_and_resume_gives_the_same_weights(tmp_path, small, stop_at):
     part = cfg(tmp_path / "part", arch="resnet", schedule="onecycle")
     stopped = train(part, data=small, log=quiet, on_step=ctrl_c)
     assert stopped["stopped"] and not (tmp_path / "part" / "m.npz").exists()
-    part.resume = True
-    resumed = train(part, data=small, log=quiet)
+    resumed = train(part, data=small, log=quiet, resume=True)
     a, b = weights(tmp_path / "whole" / "m.npz"), weights(tmp_path / "part" / "m.npz")
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
@@ -68,10 +67,8 @@ def test_interrupt_and_resume_gives_the_same_weights(tmp_path, small, stop_at):
 def test_resume_with_other_options_is_refused(tmp_path, small):
     c = cfg(tmp_path, epochs=1)
     train(c, data=small, log=quiet)
-    c2 = cfg(tmp_path, epochs=1, lr=0.5)
-    c2.resume = True
     with pytest.raises(ValueError, match="lr"):
-        train(c2, data=small, log=quiet)
+        train(cfg(tmp_path, epochs=1, lr=0.5), data=small, log=quiet, resume=True)
 
 
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # the point of the test

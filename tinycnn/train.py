@@ -149,11 +149,12 @@ def _load_checkpoint(path, model, opt):
     return best, state
 
 
-def train(cfg, data=None, log=print, on_step=None):
+def train(cfg, data=None, log=print, on_step=None, resume=False):
     """Run training as `cfg` says. Returns a dict of results (also written to metrics.json).
 
     data: optional (train_x, train_y, test_x, test_y) uint8 arrays instead of load_mnist().
     on_step: optional callback(global_step), called after every optimiser step.
+    resume: continue from the checkpoint beside cfg.out, which must have the same cfg.
     """
     from tqdm import tqdm
 
@@ -180,8 +181,7 @@ def train(cfg, data=None, log=print, on_step=None):
                  rng=None, config=dataclasses.asdict(cfg), elapsed=0.0, perm=None)
     best = None
     ckpt = checkpoint_path(cfg)
-    resuming = getattr(cfg, "resume", False)
-    if resuming:
+    if resume:
         if not ckpt.is_file():
             raise FileNotFoundError(f"--resume: no checkpoint at {ckpt}")
         best, saved = _load_checkpoint(ckpt, model, opt)
@@ -252,8 +252,12 @@ def train(cfg, data=None, log=print, on_step=None):
                 break
 
             p = state["partial"]
-            val_loss, val_acc, _ = evaluate(model, xtr[val_idx], ytr[val_idx]) if len(val_idx) else (float("nan"),) * 2 + (None,)
-            score = val_loss if len(val_idx) else -p[1] / p[2]
+            if len(val_idx):
+                val_loss, val_acc, _ = evaluate(model, xtr[val_idx], ytr[val_idx])
+                score = val_loss
+            else:  # no validation set: judge by training accuracy
+                val_loss = val_acc = float("nan")
+                score = -p[1] / p[2]
             improved = state["best_score"] is None or score < state["best_score"]
             if improved:
                 state["best_score"], state["best_epoch"], state["bad_epochs"] = score, epoch + 1, 0
@@ -349,10 +353,8 @@ def main(argv=None):
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint beside --out")
     args = vars(p.parse_args(argv))
     resume = args.pop("resume")
-    cfg = Config(**args)
-    cfg.resume = resume
     try:
-        result = train(cfg)
+        result = train(Config(**args), resume=resume)
     except (TrainingDiverged, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
