@@ -91,18 +91,23 @@ def _maxpool_forward(x, k, stride, out, arg):
 
 
 @jit
+def _max4(a, b, c, d):
+    """The maximum of a 2x2 window (a b / c d) and the position 0-3 of its first occurrence.
+
+    Branch-free: max of four, then the first that equals it. Several times faster than the
+    general pooling loop, whose compare-and-track chain does not pipeline."""
+    m = max(max(a, b), max(c, d))
+    return m, 0 if a == m else (1 if b == m else (2 if c == m else 3))
+
+
+@jit
 def _maxpool2x2_forward(x, out, arg):
-    # The common case, branch-free: max of four, then the first of the four that equals it.
-    # Several times faster than the general loop, whose compare-and-track chain does not pipeline.
     P, Ho, Wo = out.shape
     for p in range(P):
         for y in range(Ho):
             r0, r1, o, g = x[p, 2 * y], x[p, 2 * y + 1], out[p, y], arg[p, y]
             for xo in range(Wo):
-                a, b, c, d = r0[2 * xo], r0[2 * xo + 1], r1[2 * xo], r1[2 * xo + 1]
-                m = max(max(a, b), max(c, d))
-                o[xo] = m
-                g[xo] = 0 if a == m else (1 if b == m else (2 if c == m else 3))
+                o[xo], g[xo] = _max4(r0[2 * xo], r0[2 * xo + 1], r1[2 * xo], r1[2 * xo + 1])
 
 
 def maxpool_forward(x, k, stride):
@@ -271,10 +276,8 @@ def _conv_relu_pool2_forward(out, b, N, Ho, Wo, y, arg):
                 r0, r1 = out[f, top:top + Wo], out[f, top + Wo:top + 2 * Wo]
                 yo, ao = y[n, f, yp], arg[n, f, yp]
                 for xp in range(Wp):
-                    a, bb, c, d = r0[2 * xp], r0[2 * xp + 1], r1[2 * xp], r1[2 * xp + 1]
-                    m = max(max(a, bb), max(c, d))
+                    m, where = _max4(r0[2 * xp], r0[2 * xp + 1], r1[2 * xp], r1[2 * xp + 1])
                     v = m + bias
-                    where = 0 if a == m else (1 if bb == m else (2 if c == m else 3))
                     on = v > 0
                     yo[xp] = v if on else zero
                     ao[xp] = where if on else 255
