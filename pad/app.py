@@ -99,34 +99,21 @@ class PadApp:
         elif t in (pygame.MOUSEBUTTONDOWN, pygame.MOUSEBUTTONUP, pygame.MOUSEMOTION) and getattr(ev, "touch", False):
             return  # SDL also sends touches as mouse events; the finger events below draw them
         elif t == pygame.MOUSEBUTTONDOWN and ev.button in (1, 3):
-            if self.rect.collidepoint(ev.pos):
-                self.canvas.begin_stroke(self.to_canvas(ev.pos), self.brush, erase=ev.button == 3)
-                self.changed()
+            self.pen_down(ev.pos, erase=ev.button == 3)
         elif t == pygame.MOUSEMOTION:
-            self.mouse = ev.pos
-            if self.canvas.drawing and any(ev.buttons[i] for i in (0, 2)):
-                self.canvas.extend_stroke(self.to_canvas(ev.pos))
-                self.changed()
-            elif self.canvas.drawing:  # the button came up outside the window
-                self.finish_stroke()
-            self.dirty = True
+            self.mouse, self.dirty = ev.pos, True
+            if any(ev.buttons[i] for i in (0, 2)):
+                self.pen_move(ev.pos)
+            else:  # the button came up outside the window
+                self.pen_up()
         elif t == pygame.MOUSEBUTTONUP and ev.button in (1, 3):
-            if self.canvas.drawing:
-                self.canvas.extend_stroke(self.to_canvas(ev.pos))
-                self.finish_stroke()
+            self.pen_up(ev.pos)
         elif t == pygame.MOUSEWHEEL:
             self.set_brush(self.brush + 2 * ev.y)
         elif t in (pygame.FINGERDOWN, pygame.FINGERMOTION, pygame.FINGERUP):
             w, h = self.screen.get_size()
-            pos = (ev.x * w, ev.y * h)
-            if t == pygame.FINGERDOWN and self.rect.collidepoint(pos):
-                self.canvas.begin_stroke(self.to_canvas(pos), self.brush)
-                self.changed()
-            elif t == pygame.FINGERMOTION and self.canvas.drawing:
-                self.canvas.extend_stroke(self.to_canvas(pos))
-                self.changed()
-            elif t == pygame.FINGERUP and self.canvas.drawing:
-                self.finish_stroke()
+            pos = (ev.x * w, ev.y * h)  # fingers come in 0..1 of the window
+            {pygame.FINGERDOWN: self.pen_down, pygame.FINGERMOTION: self.pen_move, pygame.FINGERUP: self.pen_up}[t](pos)
         elif t == pygame.KEYDOWN:
             self.key(ev)
         elif t == pygame.VIDEORESIZE:
@@ -167,9 +154,24 @@ class PadApp:
         self.brush = float(min(max(radius, 4), 60))
         self.dirty = True
 
-    def finish_stroke(self):
-        if self.canvas.end_stroke():
-            self.changed("stroke")
+    # -- the pen (mouse or finger), in window pixels ------------------------------------------
+    def pen_down(self, pos, erase=False):
+        if self.rect.collidepoint(pos):
+            self.canvas.begin_stroke(self.to_canvas(pos), self.brush, erase=erase)
+            self.changed()
+
+    def pen_move(self, pos):
+        if self.canvas.drawing:
+            self.canvas.extend_stroke(self.to_canvas(pos))
+            self.changed()
+
+    def pen_up(self, pos=None):
+        if not self.canvas.drawing:
+            return
+        if pos is not None:
+            self.canvas.extend_stroke(self.to_canvas(pos))
+        self.canvas.end_stroke()
+        self.changed("stroke")
 
     def changed(self, event=None):
         """The drawing changed. Mid-stroke, predict once per frame (in `frame`), however many
