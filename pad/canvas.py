@@ -6,6 +6,8 @@ image is rendered from them at full resolution (never read back from the screen)
 """
 import numpy as np
 
+from tinycnn import is_blank
+
 
 def stamp_segment(img, p0, p1, radius, erase=False):
     """Draw a round-capped, anti-aliased line of `radius` from p0 to p1 into img, in place.
@@ -153,4 +155,4 @@ class Canvas:
         return widest
 
     def is_empty(self):
-        return not bool((self.array > 0.02).any())
+        return is_blank(self.array)

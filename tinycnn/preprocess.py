@@ -15,6 +15,7 @@ CENTRE = 14.0       # with the centre of mass here (measured on MNIST: 13.99, 14
 WORK = 80           # crops are first brought to this size, where stroke width is adjusted
 STROKE = 2.2 * WORK / BOX  # MNIST's median stroke width, 2 * area / perimeter, at WORK scale
 INK = 0.1           # pixels below this fraction of the brightest one are background
+BLANK = 0.02        # an image whose brightest pixel is below this has no ink at all
 
 
 def to_gray01(image):
@@ -77,7 +78,21 @@ def _normalise_stroke(a):
 
 def is_blank(image):
     """True if there is no ink at all."""
-    return float(np.max(to_gray01(image), initial=0.0)) <= 0.02
+    return float(np.max(to_gray01(image), initial=0.0)) <= BLANK
+
+
+def _crop_to_ink(a, level):
+    """The smallest box of `a` holding every pixel above `level`."""
+    ink = a > level
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    return a[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+
+def _fit(a, side):
+    """Resize `a` so that its longer side is `side` pixels, keeping the aspect ratio."""
+    h, w = a.shape
+    scale = side / max(h, w)
+    return _resize(a, max(1, round(h * scale)), max(1, round(w * scale)))
 
 
 def preprocess_digit(image, return_stages=False):
@@ -93,25 +108,14 @@ def preprocess_digit(image, return_stages=False):
     stages = {"input": a}
     out = np.zeros((FRAME, FRAME), np.float32)
     peak = float(a.max(initial=0.0))
-    if peak <= 0.02:
+    if peak <= BLANK:
         stages.update(crop=np.zeros((1, 1), np.float32), fit=np.zeros((1, 1), np.float32), centred=out)
         return (out, stages) if return_stages else out
-    ink = a > INK * peak
-    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    crop = a[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] / peak
+    crop = _crop_to_ink(a, INK * peak) / peak
     stages["crop"] = crop
 
-    h, w = crop.shape
-    scale = WORK / max(h, w)
-    work = _resize(crop, max(1, round(h * scale)), max(1, round(w * scale)))
-    work = _normalise_stroke(np.pad(work, 8))  # room to thicken without touching the border
-    rows = np.flatnonzero((work > INK).any(axis=1))
-    cols = np.flatnonzero((work > INK).any(axis=0))
-    work = work[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-
-    h, w = work.shape
-    scale = BOX / max(h, w)
-    fit = np.clip(_resize(work, max(1, round(h * scale)), max(1, round(w * scale))), 0, 1)
+    work = _normalise_stroke(np.pad(_fit(crop, WORK), 8))  # room to thicken without touching the border
+    fit = np.clip(_fit(_crop_to_ink(work, INK), BOX), 0, 1)
     fit /= max(float(fit.max()), 1e-6)
     stages["fit"] = fit
 
@@ -152,9 +156,11 @@ def read_digit_image(path):
         raise DigitImageError(f"{path}: cannot read it as an image ({e})") from None
     if gray.size == 0:
         raise DigitImageError(f"{path}: the image is empty")
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    if np.median(border) > 0.5:
+    def paper(a):  # the border is mostly paper
+        return float(np.median(np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])))
+
+    if paper(gray) > 0.5:
         gray = 1 - gray
     # Paper is rarely pure black after inversion: make the background level zero.
-    background = float(np.median(border if np.median(border) <= 0.5 else 1 - border))
+    background = paper(gray)
     return np.clip((gray - background) / max(1 - background, 1e-6), 0, 1)
