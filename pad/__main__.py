@@ -18,21 +18,20 @@ def load_model(path):
 
 
 def predict_files(model, paths):
-    """Print the top-3 digits for each image file; returns the exit code (1 if any was unreadable)."""
+    """Print what tc.read_digit makes of each image file; returns the exit code (1 if any was unreadable)."""
     status = 0
     for path in paths:
         try:
-            digit = tc.preprocess_digit(tc.read_digit_image(path))
+            reading = tc.read_digit(tc.read_digit_image(path), model)
         except tc.DigitImageError as e:
             print(f"{path}: error: {e}", file=sys.stderr)
             status = 1
             continue
-        if not digit.any():
-            print(f"{path}: blank (no ink found)")
+        if reading.verdict in ("blank", "too small"):
+            print(f"{path}: {reading.verdict}")
             continue
-        probs = model.predict_proba(digit[None, None])[0]
-        top = probs.argsort()[::-1][:3]
-        print(f"{path}: " + "  ".join(f"{d} ({probs[d]:.1%})" for d in top))
+        top = "  ".join(f"{d} ({p:.1%})" for d, p in reading.top(3))
+        print(f"{path}: {reading}    top 3: {top}")
     return status
 
 

@@ -23,9 +23,6 @@ DIM = (140, 145, 160)
 BAR = (70, 120, 200)
 WIN = (255, 170, 40)
 WARN = (240, 90, 80)
-UNSURE = 0.60          # below this top probability the pad says it is not sure
-TOO_SMALL = 0.06       # ink spanning less than this fraction of the canvas is a dot, not a digit,
-BLOB = 1.5             # and so is ink no longer than this many brush diameters
 CANVAS_PIXELS = 560     # the off-screen drawing's resolution, whatever the window size
 HINT = "Draw a digit.  Right button: erase   Ctrl+Z/Y: undo/redo   C: clear   [ ]: brush   H: help"
 HELP = [
@@ -51,16 +48,14 @@ class PadApp:
         self.model = model
         self.canvas = Canvas(CANVAS_PIXELS)
         self.brush = 18.0
-        self.probs = None
-        self.eye = np.zeros((28, 28), np.float32)
-        self.stages = None
+        self.reading = tc.read_digit(np.zeros((28, 28), np.float32), model)  # "blank"
+        self.probs, self.eye, self.stages = None, self.reading.input, None
         self.show_help = False
         self.show_stages = False
         self.message, self.message_until, self.message_error = "", 0.0, False
         self.mouse = None
         self.dirty = True
         self.stale = False            # the prediction is older than the drawing
-        self.too_small = False
         self.canvas_surface = None    # the canvas scaled to the window, rebuilt when either changes
         self.running = True
         self.frame_ms = deque(maxlen=600)     # work per frame, for the stats logged at quit
@@ -201,36 +196,31 @@ class PadApp:
 
     # -- prediction ----------------------------------------------------------------------
     def predict(self):
-        """Read the canvas: MNIST-style preprocessing, then the model. No ink, no prediction."""
+        """Read the canvas through tc.read_digit, which decides what the drawing is."""
         self.dirty, self.stale = True, False
-        self.too_small = False
-        if self.canvas.is_empty():
-            self.probs, self.eye, self.stages = None, np.zeros((28, 28), np.float32), None
-            return
-        self.eye, self.stages = tc.preprocess_digit(self.canvas.array, return_stages=True)
-        # Preprocessing scales any mark up to 20x20, so a dot would be read with confidence
-        # as a 0 or a 1: say it is too small instead.
-        self.too_small = max(self.stages["crop"].shape) < max(TOO_SMALL * self.canvas.size,
-                                                              BLOB * 2 * self.canvas.widest_brush())
-        self.probs = None if self.too_small else self.model.predict_proba(self.eye[None, None])[0]
+        widest = self.canvas.widest_brush()
+        self.reading = tc.read_digit(self.canvas.array, self.model, pen=2 * widest if widest else None)
+        self.eye, self.stages = self.reading.input, self.reading.stages
+        self.probs = self.reading.probs if self.reading.verdict in ("digit", "unsure") else None
 
     def verdict(self):
-        """(digit or None, sentence) for the current prediction."""
-        if self.probs is None:
-            return None, "Too small: draw it bigger" if self.too_small else "Draw a digit"
-        order = np.argsort(-self.probs)
-        top, second = int(order[0]), int(order[1])
-        p = float(self.probs[top])
-        if p < UNSURE:
-            return None, f"Not sure: {top} ({p:.0%}) or {second} ({self.probs[second]:.0%})?"
-        return top, f"It's a {top}"
+        """(digit or None, sentence) for the current reading."""
+        r = self.reading
+        if r.verdict == "digit":
+            return r.digit, f"It's a {r.digit}"
+        if r.verdict == "unsure":
+            (a, pa), (b, pb) = r.top(2)
+            return None, f"Not sure: {a} ({pa:.0%}) or {b} ({pb:.0%})?"
+        return None, {"blank": "Draw a digit", "too small": "Too small: draw it bigger",
+                      "not a digit": "That is not a digit"}[r.verdict]
 
     def emit_prediction(self, event):
         digit, _ = self.verdict()
         probs = None if self.probs is None else [round(float(p), 6) for p in self.probs]
         top3 = [] if self.probs is None else [[int(d), round(float(self.probs[d]), 6)]
                                                for d in np.argsort(-self.probs)[:3]]
-        self.emit({"event": "prediction", "after": event, "probs": probs, "digit": digit, "top3": top3})
+        self.emit({"event": "prediction", "after": event, "verdict": self.reading.verdict, "probs": probs,
+                   "digit": digit, "top3": top3})
 
     def emit(self, record):
         if self.log is not None:

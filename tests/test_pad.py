@@ -266,7 +266,7 @@ def test_predict_command_line(tmp_path):
     r = run_pad("--predict", str(tmp_path / "one.png"), str(tmp_path / "junk.jpg"))
     assert r.returncode == 1
     line = r.stdout.strip().splitlines()[0]
-    assert line.startswith(f"{tmp_path / 'one.png'}: 1 (") and line.count("%") == 3
+    assert line.startswith(f"{tmp_path / 'one.png'}: 1 (") and line.count("%") == 4 and "top 3: 1 (" in line
     assert "junk.jpg: error" in r.stderr
 
 

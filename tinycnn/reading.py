@@ -1,0 +1,132 @@
+"""What a drawing is: the one place that decides "a 7", "not sure", "not a digit", "blank" or
+"too small". The pad, `python -m pad --predict` and every other reader call `read_digit`;
+none of them has thresholds of its own.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .losses import softmax
+from .preprocess import BLANK, preprocess_digit, stroke_width, to_gray01
+
+UNSURE = 0.60      # below this top probability the reader does not name a digit
+TOO_SMALL = 0.06   # ink spanning less than this fraction of the image's longer side is a dot,
+DOT = 1.5          # and so is ink no longer than this many pen widths
+
+VERDICTS = ("digit", "unsure", "not a digit", "blank", "too small")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The reading of one drawing.
+
+    digit: the digit claimed (int), or None when the reader does not claim one.
+    probs: (10,) float32, the probability of each digit (zeros when nothing was read).
+    verdict: one of VERDICTS.
+    input: (28, 28) float32, what the model read (MNIST-style preprocessing of the image).
+    box: (x, y, w, h) of the ink in the image it was read from (None when blank).
+    stages: the preprocessing stages (see preprocess_digit), for showing them.
+    """
+
+    digit: object
+    probs: np.ndarray
+    verdict: str
+    input: np.ndarray
+    box: object = None
+    stages: dict = field(default=None, repr=False, compare=False)
+
+    def top(self, k=3):
+        """The k most probable digits as [(digit, probability)], best first."""
+        order = np.argsort(-self.probs, kind="stable")[:k]
+        return [(int(d), float(self.probs[d])) for d in order]
+
+    def __str__(self):
+        if self.verdict == "digit":
+            return f"{self.digit} ({self.probs[self.digit]:.0%})"
+        if self.verdict == "unsure":
+            (a, pa), (b, pb) = self.top(2)
+            return f"not sure: {a} ({pa:.0%}) or {b} ({pb:.0%})?"
+        return self.verdict
+
+
+_shipped = None
+
+
+def default_model():
+    """The shipped model, loaded once per process."""
+    global _shipped
+    if _shipped is None:
+        from .pretrained import pretrained
+
+        _shipped = pretrained()
+    return _shipped
+
+
+def ink_box(a, level=None):
+    """(x, y, w, h) of the pixels of `a` brighter than `level` (default: a tenth of the brightest)."""
+    level = float(a.max(initial=0.0)) * 0.1 if level is None else level
+    ink = a > level
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    return (int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1))
+
+
+def is_dot(a, box, pen=None):
+    """True when the ink in `box` is a dot or a blob, not a digit: it spans less than TOO_SMALL of
+    the image, or it is no longer than DOT pen widths. `pen`: the pen's width in pixels when
+    known (the pad knows its brush), else it is estimated from the pixels: twice the stroke
+    width estimate, which for a round dot is its diameter (2 * area / perimeter of a disc is
+    its radius) and for a line overestimates, so a short line still counts as ink."""
+    x, y, w, h = box
+    longest = max(w, h)
+    if longest < TOO_SMALL * max(a.shape):
+        return True
+    if pen is None:
+        pen = 2 * stroke_width(a[y:y + h, x:x + w] / max(float(a.max()), 1e-6))
+    return longest <= DOT * pen
+
+
+def digit_probs(model, x):
+    """Probabilities of the ten digits, and of "not a digit" when the model has that class.
+
+    x: (N, 1, 28, 28) float32 -> (probs (N, 10), not_digit (N,)). A model with 11 outputs has
+    "not a digit" as its last class; the digits' probabilities are then renormalised among
+    themselves, so `probs` always sums to 1.
+    """
+    model.eval()
+    logits = model.forward(np.asarray(x, np.float32))
+    model.release()
+    p = softmax(logits)
+    if p.shape[1] == 10:
+        return p, np.zeros(len(p), np.float32)
+    digits = p[:, :10]
+    return digits / digits.sum(axis=1, keepdims=True), p[:, 10]
+
+
+def decide(probs, not_digit=0.0):
+    """(digit or None, verdict) for ten digit probabilities and the probability of "not a digit"."""
+    if not_digit >= 0.5:
+        return None, "not a digit"
+    top = int(np.argmax(probs))
+    if probs[top] < UNSURE:
+        return None, "unsure"
+    return top, "digit"
+
+
+def read_digit(image, model=None, pen=None):
+    """Read one digit. image: (H, W) grayscale, white ink on black, uint8 0-255 or float 0-1, any size.
+
+    model: a tinycnn model mapping (N, 1, 28, 28) to 10 digit logits (or 11, the last "not a
+    digit"); default the shipped one. pen: the stroke width in image pixels, if known.
+    Returns a Reading.
+    """
+    a = to_gray01(image)
+    x, stages = preprocess_digit(a, return_stages=True)
+    zeros = np.zeros(10, np.float32)
+    if float(a.max(initial=0.0)) <= BLANK:
+        return Reading(None, zeros, "blank", x, None, stages)
+    box = ink_box(a)
+    if is_dot(a, box, pen):
+        return Reading(None, zeros, "too small", x, box, stages)
+    probs, not_digit = digit_probs(model if model is not None else default_model(), x[None, None])
+    digit, verdict = decide(probs[0], float(not_digit[0]))
+    return Reading(digit, probs[0].astype(np.float32), verdict, x, box, stages)
