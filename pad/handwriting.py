@@ -64,7 +64,8 @@ def _resample(points, step=0.02):
 def sample(digit, style, rng, canvas_size=560):
     """Draw `digit` in `style` on a new Canvas with random size, place, slant, width and wobble.
 
-    Returns the Canvas (its .array is what the pad would read).
+    style: a name in STYLES[digit], or the strokes themselves (a list of lists of (x, y) in the
+    unit square). Returns the Canvas (its .array is what the pad would read).
     """
     c = Canvas(canvas_size)
     height = rng.uniform(0.3, 0.9) * canvas_size          # small and large digits
@@ -74,7 +75,7 @@ def sample(digit, style, rng, canvas_size=560):
     ox, oy = rng.uniform(0.05, 0.95) * free_x, rng.uniform(0.05, 0.95) * free_y  # anywhere on the canvas
     radius = rng.uniform(0.035, 0.085) * height            # thin pen to thick marker
     cos, sin = np.cos(angle), np.sin(angle)
-    for stroke in STYLES[digit][style]:
+    for stroke in STYLES[digit][style] if isinstance(style, str) else style:
         pts = _resample(stroke)
         wobble = np.cumsum(rng.normal(0, 0.004, pts.shape), axis=0)
         u, v = pts[:, 0] - 0.5 + wobble[:, 0], pts[:, 1] - 0.5 + wobble[:, 1]
