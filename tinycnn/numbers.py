@@ -28,10 +28,14 @@ WORK_PIXELS = 2 ** 21  # ...and the working image holds at most this many pixels
 MAX_PIECES = 64        # the largest pieces kept; more than this is a scribble or noise
 MAX_DIGITS = 24        # digits read at most
 FRAGMENT = 0.7         # a piece shorter than this fraction of a digit's height may be part of one
+HALF = 0.5            # a piece shorter than this fraction of a digit's height is never a digit alone
 SPECK = 0.2            # a piece no longer than this fraction of a digit's height is a dot
 SHARE = 0.5            # a fragment joins a digit when this fraction of the narrower one's columns is shared
-WIDE = 1.15            # wider than this times its height: two digits touching, always cut
-MAYBE_WIDE = 0.8       # wider than this: cut if the reader is surer of the two halves
+WIDE = 1.6             # wider than this times its height: two digits touching, always cut
+WIDEISH = 1.15         # wider than this: cut unless the reader is SURE of it whole
+MAYBE_WIDE = 0.7       # wider than this: cut if the reader is surer of both halves than of the whole
+CUT_SURE = 0.9         # ...and at least this sure of each
+NEAR = 0.25            # a short piece this close (times a digit's height) to a digit may be part of it
 SURE = 0.95           # ...unless the reader is this sure of it whole
 CUTS = 3              # cuts tried per piece
 SCRIBBLE = 4.0         # one piece wider than this times a digit's height is a line, not digits
@@ -244,8 +248,9 @@ def _split(work, labels, members, box, height, model, pen, scale, depth=0, whole
     whole_ink, origin = _ink_of(work, labels, members, box)
     whole = whole or _read(whole_ink, origin, model, pen, scale)
     ref = max(h, 0.8 * height)
-    must = w > WIDE * ref
-    if depth >= 3 or w <= MAYBE_WIDE * ref or w < 6 or (not must and _confidence(whole) >= SURE):
+    sure = _confidence(whole) >= SURE
+    must = w > WIDE * ref or (w > WIDEISH * ref and not sure)
+    if depth >= 3 or w <= MAYBE_WIDE * ref or w < 6 or (not must and sure):
         return [whole]
     # Candidate cuts: the emptiest columns in the middle, at least a third of a digit from each side.
     profile = (whole_ink[2:-2, 2:-2] > INK * max(float(whole_ink.max()), 1e-6)).sum(axis=0).astype(float)
@@ -269,7 +274,7 @@ def _split(work, labels, members, box, height, model, pen, scale, depth=0, whole
         score = min(_confidence(r) for r in halves)
         if score > best_score:
             best, best_score = (x0 + c, halves), score
-    if not must and best_score <= max(_confidence(whole), UNSURE):
+    if not must and best_score <= max(_confidence(whole), CUT_SURE):
         return [whole]
     c, halves = best
     parts = []
@@ -279,6 +284,41 @@ def _split(work, labels, members, box, height, model, pen, scale, depth=0, whole
             parts += _split(work, labels, members, (lo, y0 + ys[0], hi, y0 + ys[-1] + 1), height, model, pen,
                             scale, depth + 1, half)
     return parts
+
+
+def _join_near(groups, gbox, height, read):
+    """Join a short piece that shares no columns with a digit to the digit just beside it (a 4
+    whose bar stops short of its stem, a broken stroke) when the reader is surer of them joined
+    than of the less sure of the two apart, or always when it is shorter than HALF a digit. groups, gbox: sorted left to right; read(members, box)
+    -> Reading. Returns the new (groups, gbox)."""
+    groups, gbox = list(groups), list(gbox)
+    i = 0
+    while i < len(groups):
+        b = gbox[i]
+        best = None
+        short = b[3] - b[1] < HALF * height  # too short to be a digit of this number on its own
+        if b[3] - b[1] < FRAGMENT * height:
+            for j in (i - 1, i + 1):
+                if not 0 <= j < len(groups):
+                    continue
+                o = gbox[j]
+                gap = max(o[0] - b[2], b[0] - o[2])
+                if gap > NEAR * height:
+                    continue
+                joined_box = np.array([min(b[0], o[0]), min(b[1], o[1]), max(b[2], o[2]), max(b[3], o[3])])
+                joined = _confidence(read(groups[i] + groups[j], joined_box))
+                apart = min(_confidence(read(groups[i], b)), _confidence(read(groups[j], o)))
+                if (joined > apart or short) and (best is None or joined > best[1]):
+                    best = (j, joined, joined_box)
+        if best is None:
+            i += 1
+            continue
+        j, _, joined_box = best
+        lo, hi = min(i, j), max(i, j)
+        groups[lo:hi + 1] = [groups[i] + groups[j]]
+        gbox[lo:hi + 1] = [joined_box]
+        i = lo
+    return groups, gbox
 
 
 def read_number(image, model=None, pen=None):
@@ -306,17 +346,27 @@ def read_number(image, model=None, pen=None):
     if not groups:
         return NumberReading("", (), None, "too small")
     work_pen = None if pen is None else pen * scale
+    seen = {}
+
+    def read(members, b):
+        key = tuple(sorted(members))
+        if key not in seen:
+            seen[key] = _read(*_ink_of(work, labels, members, tuple(int(v) for v in b)), model, work_pen, scale)
+        return seen[key]
+
+    order = sorted(range(len(groups)), key=lambda g: (gbox[g][0] + gbox[g][2]) / 2)
+    groups, gbox = _join_near([groups[g] for g in order], [gbox[g] for g in order], height, read)
     readings = []
-    for members, gb in sorted(zip(groups, gbox), key=lambda t: (t[1][0] + t[1][2]) / 2):
+    for members, gb in zip(groups, gbox):
         if len(readings) >= MAX_DIGITS:
             break
         x0, y0, x1, y1 = (int(v) for v in gb)
         if x1 - x0 > SCRIBBLE * max(height, y1 - y0):
             # a line or scribble: one "not a digit", not dozens of cuts through it
-            r = _read(*_ink_of(work, labels, members, (x0, y0, x1, y1)), model, work_pen, scale)
-            readings.append(replace(r, digit=None, verdict="not a digit"))
+            readings.append(replace(read(members, gb), digit=None, verdict="not a digit"))
             continue
-        readings += _split(work, labels, members, (x0, y0, x1, y1), height, model, work_pen, scale)
+        readings += _split(work, labels, members, (x0, y0, x1, y1), height, model, work_pen, scale,
+                           whole=read(members, gb))
     readings = [r for r in readings[:MAX_DIGITS] if r.verdict not in ("blank", "too small")]
     if not readings:
         return NumberReading("", (), None, "too small")
