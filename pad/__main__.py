@@ -1,10 +1,18 @@
-"""python -m pad [--model PATH] [--image FILE] [--log PATH] [--size WxH]
-python -m pad --predict FILE [FILE ...]      (no window: print the top-3 for each picture)"""
+"""python -m pad [--model PATH] [--image FILE] [--log PATH] [--size WxH] [--number]
+python -m pad --predict FILE [FILE ...]      (no window: print the top-3 for each picture)
+python -m pad --number --predict FILE ...    (print the number in each picture)
+
+--predict reads a picture as a number when --number is given or when its ink is more than
+NUMBER_ASPECT times as wide as it is tall (one digit never is); otherwise as one digit."""
 import argparse
 import os
 import sys
 
+import numpy as np
+
 import tinycnn as tc
+
+NUMBER_ASPECT = 1.5
 
 
 def load_model(path):
@@ -17,16 +25,37 @@ def load_model(path):
         sys.exit(f"error: cannot use model: {e}")
 
 
-def predict_files(model, paths):
-    """Print what tc.read_digit makes of each image file; returns the exit code (1 if any was unreadable)."""
+def looks_like_a_number(image):
+    """True when the ink of `image` ((H, W) float in [0, 1]) is much wider than tall."""
+    ink = image > 0.1 * max(float(image.max(initial=0.0)), 1e-6)
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    return len(rows) > 0 and cols[-1] - cols[0] + 1 > NUMBER_ASPECT * (rows[-1] - rows[0] + 1)
+
+
+def print_number(path, reading):
+    """One line for a NumberReading: the number, then each digit's reading."""
+    if reading.verdict not in ("number", "unsure"):
+        print(f"{path}: {reading.verdict}")
+        return
+    each = "  ".join(str(d) for d in reading.digits)
+    print(f"{path}: {reading.text}    digits: {each}")
+
+
+def predict_files(model, paths, number=False):
+    """Print what tc.read_digit (or tc.read_number, for a number) makes of each image file;
+    returns the exit code (1 if any was unreadable)."""
     status = 0
     for path in paths:
         try:
-            reading = tc.read_digit(tc.read_digit_image(path), model)
+            image = tc.read_digit_image(path)
         except tc.DigitImageError as e:
             print(f"{path}: error: {e}", file=sys.stderr)
             status = 1
             continue
+        if number or looks_like_a_number(image):
+            print_number(path, tc.read_number(image, model))
+            continue
+        reading = tc.read_digit(image, model)
         if reading.verdict in ("blank", "too small"):
             print(f"{path}: {reading.verdict}")
             continue
@@ -42,10 +71,12 @@ def main(argv=None):
     p.add_argument("--log", help="append one JSON object per event to this file")
     p.add_argument("--size", default="900x600", help="window size, WxH")
     p.add_argument("--predict", nargs="+", metavar="FILE", help="no window: print the top-3 for each image")
+    p.add_argument("--number", action="store_true",
+                   help="number mode: a wide canvas read as a number; with --predict, read each image as a number")
     args = p.parse_args(argv)
     model = load_model(args.model)
     if args.predict:
-        return predict_files(model, args.predict)
+        return predict_files(model, args.predict, args.number)
     try:
         size = tuple(int(v) for v in args.size.lower().split("x"))
         assert len(size) == 2 and min(size) > 0
@@ -54,7 +85,7 @@ def main(argv=None):
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     from .app import PadApp
 
-    app = PadApp(model, size=size, log_path=args.log, image=args.image)
+    app = PadApp(model, size=size, log_path=args.log, image=args.image, number=args.number)
     print(f"READY window {size[0]}x{size[1]} canvas {tuple(app.rect)}", flush=True)
     app.run()
     return 0

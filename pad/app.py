@@ -14,6 +14,7 @@ import pygame
 
 import tinycnn as tc
 
+from . import numbers
 from .canvas import Canvas
 
 BG = (28, 30, 36)
@@ -32,6 +33,7 @@ HELP = [
     ("Ctrl+Z / Ctrl+Y", "undo / redo a whole stroke"),
     ("C, Backspace, Delete", "clear"),
     ("S", "show the preprocessing stages"),
+    ("N", "number mode: a wide canvas, read as a number"),
     ("H or F1", "this help"),
     ("Drop an image file", "read a photo or scan of a digit"),
     ("Esc", "quit"),
@@ -41,7 +43,7 @@ HELP = [
 class PadApp:
     """The pad. `model`: a tinycnn model taking (N, 1, 28, 28); `log_path`: JSON-lines event log."""
 
-    def __init__(self, model, size=(900, 600), log_path=None, image=None):
+    def __init__(self, model, size=(900, 600), log_path=None, image=None, number=False):
         pygame.init()
         pygame.display.set_caption("tinycnn pad: draw a digit")
         self.screen = pygame.display.set_mode(size, pygame.RESIZABLE)
@@ -63,22 +65,27 @@ class PadApp:
         self.clock = pygame.time.Clock()
         self.fonts, self.texts = {}, {}
         self.log = open(log_path, "a", buffering=1) if log_path else None
+        self.numbers = self.number_mode_state = self.square_canvas = None  # number mode: pad/numbers.py
         self.layout(self.screen.get_size())
         self.emit({"event": "ready", "window": list(self.screen.get_size()), "canvas": list(self.rect)})
+        if number:
+            numbers.toggle(self)
         if image is not None:
             self.load_image(image)
 
     # -- layout and coordinates ----------------------------------------------------------
     def layout(self, size):
         """Place the canvas (a square on the left) and the panel (right) for a window of `size`."""
+        self.canvas_surface, self.dirty = None, True
+        if self.numbers is not None:
+            self.numbers.layout(size)
+            return
         w, h = max(size[0], 320), max(size[1], 240)
         m = 16
         side = int(max(120, min(h - 2 * m - 26, w * 0.6 - 2 * m)))
         self.rect = pygame.Rect(m, m, side, side)
-        self.canvas_surface = None
         px = self.rect.right + m
         self.panel = pygame.Rect(px, m, max(w - px - m, 120), h - 2 * m - 26)
-        self.dirty = True
 
     def to_canvas(self, pos):
         """Window pixel (x, y) -> canvas pixel (x, y), as floats (may lie outside the canvas)."""
@@ -97,6 +104,8 @@ class PadApp:
             self.pen_down(ev.pos, erase=ev.button == 3)
         elif t == pygame.MOUSEMOTION:
             self.mouse, self.dirty = ev.pos, True
+            if self.numbers is not None:
+                self.numbers.point(ev.pos)
             if any(ev.buttons[i] for i in (0, 2)):
                 self.pen_move(ev.pos)
             else:  # the button came up outside the window
@@ -144,6 +153,8 @@ class PadApp:
         elif k == pygame.K_s and not ctrl:
             self.show_stages = not self.show_stages
             self.dirty = True
+        elif k == pygame.K_n and not ctrl:
+            numbers.toggle(self)
 
     def set_brush(self, radius):
         self.brush = float(min(max(radius, 4), 60))
@@ -151,6 +162,8 @@ class PadApp:
 
     # -- the pen (mouse or finger), in window pixels ------------------------------------------
     def pen_down(self, pos, erase=False):
+        if self.numbers is not None:
+            self.numbers.point(pos)
         if self.rect.collidepoint(pos):
             self.canvas.begin_stroke(self.to_canvas(pos), self.brush, erase=erase)
             self.changed()
@@ -198,6 +211,9 @@ class PadApp:
     def predict(self):
         """Read the canvas through tc.read_digit, which decides what the drawing is."""
         self.dirty, self.stale = True, False
+        if self.numbers is not None:
+            self.numbers.predict()
+            return
         widest = self.canvas.widest_brush()
         self.reading = tc.read_digit(self.canvas.array, self.model, pen=2 * widest if widest else None)
         self.eye, self.stages = self.reading.input, self.reading.stages
@@ -219,8 +235,11 @@ class PadApp:
         probs = None if self.probs is None else [round(float(p), 6) for p in self.probs]
         top3 = [] if self.probs is None else [[int(d), round(float(self.probs[d]), 6)]
                                                for d in np.argsort(-self.probs)[:3]]
-        self.emit({"event": "prediction", "after": event, "verdict": self.reading.verdict, "probs": probs,
-                   "digit": digit, "top3": top3})
+        record = {"event": "prediction", "after": event, "verdict": self.reading.verdict, "probs": probs,
+                  "digit": digit, "top3": top3}
+        if self.numbers is not None:  # the digit fields describe the digit under the pen
+            record.update(number=self.numbers.reading.text, number_verdict=self.numbers.reading.verdict)
+        self.emit(record)
 
     def emit(self, record):
         if self.log is not None:
@@ -263,15 +282,21 @@ class PadApp:
             self.canvas_surface = self.gray_surface(self.canvas.array, self.rect.size)
         s.blit(self.canvas_surface, self.rect)
         pygame.draw.rect(s, DIM, self.rect, 1)
+        if self.numbers is not None:
+            self.numbers.draw_boxes()
         if self.mouse and self.rect.collidepoint(self.mouse):
             r = self.brush * self.rect.w / self.canvas.size
             pygame.draw.circle(s, DIM, self.mouse, max(int(r), 2), 1)
-        self.draw_panel()
+        if self.numbers is not None:
+            self.numbers.draw_panel()
+        else:
+            self.draw_panel()
         hint_y = self.screen.get_height() - 12
         if self.message and time.monotonic() < self.message_until:
             self.text(self.message, (16, hint_y), 22, WARN if self.message_error else DIM, "midleft")
         else:
-            self.text(HINT + f"     brush {int(self.brush)}", (16, hint_y), 20, DIM, "midleft")
+            hint = numbers.HINT if self.numbers is not None else HINT
+            self.text(hint + f"     brush {int(self.brush)}", (16, hint_y), 20, DIM, "midleft")
         if self.show_help:
             self.draw_help()
 

@@ -40,14 +40,16 @@ def stamp_segment(img, p0, p1, radius, erase=False):
 
 
 class Canvas:
-    """A square drawing of `size` x `size` pixels with undo/redo of whole actions.
+    """A drawing of `size` x `size` pixels (or `size` wide and `height` tall: the wide canvas of
+    number mode) with undo/redo of whole actions.
 
-    array: (size, size) float32 in [0, 1], white ink on black.
+    array: (height, size) float32 in [0, 1], white ink on black. size: the width.
     """
 
-    def __init__(self, size=560):
+    def __init__(self, size=560, height=None):
         self.size = int(size)
-        self.array = np.zeros((self.size, self.size), np.float32)
+        self.height = int(height) if height is not None else self.size
+        self.array = np.zeros((self.height, self.size), np.float32)
         self.actions, self.undone = [], []
         self.current = None
 
@@ -89,7 +91,7 @@ class Canvas:
         centred; undoable like a stroke."""
         self.end_stroke()
         h, w = image.shape
-        scale = 0.8 * self.size / max(h, w)
+        scale = 0.8 * min(self.size / w, self.height / h)
         from PIL import Image
 
         nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
@@ -136,7 +138,7 @@ class Canvas:
                 self.array[:] = 0
                 img = a["image"]
                 h, w = img.shape
-                top, left = (self.size - h) // 2, (self.size - w) // 2
+                top, left = (self.height - h) // 2, (self.size - w) // 2
                 self.array[top:top + h, left:left + w] = img
             else:
                 pts, r, erase = a["points"], a["radius"], a["kind"] == "erase"
