@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from .preprocess import BLANK, INK, to_gray01
-from .reading import UNSURE, default_model, read_digit
+from .reading import default_model, read_digit
 
 WORK_HEIGHT = 128      # the ink is read at most this tall (digits then span ~60-128 px)...
 WORK_PIXELS = 2 ** 21  # ...and the working image holds at most this many pixels
@@ -181,7 +181,7 @@ def _shared(a, b):
     return max(inter, 0) / max(min(a[2] - a[0], b[2] - b[0]), 1)
 
 
-def _group(box, area):
+def _group(box):
     """Pieces (indices into box) grouped into digits: a list of lists, and the digit height.
 
     A digit's height is the median height of the tall pieces. A piece shorter than FRAGMENT of
@@ -342,7 +342,7 @@ def read_number(image, model=None, pen=None):
         remap = np.zeros(n + 1, np.int32)
         remap[keep + 1] = np.arange(1, len(keep) + 1)
         labels, box, area, n = remap[labels], box[keep], area[keep], len(keep)
-    groups, gbox, height = _group(box, area)
+    groups, gbox, height = _group(box)
     if not groups:
         return NumberReading("", (), None, "too small")
     work_pen = None if pen is None else pen * scale
