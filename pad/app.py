@@ -15,6 +15,7 @@ import pygame
 import tinycnn as tc
 
 from .canvas import Canvas
+from .personal import HELP as PERSONAL_HELP, Personal
 
 BG = (28, 30, 36)
 PANEL = (40, 43, 52)
@@ -34,14 +35,17 @@ HELP = [
     ("S", "show the preprocessing stages"),
     ("H or F1", "this help"),
     ("Drop an image file", "read a photo or scan of a digit"),
+    *PERSONAL_HELP,
     ("Esc", "quit"),
 ]
 
 
 class PadApp:
-    """The pad. `model`: a tinycnn model taking (N, 1, 28, 28); `log_path`: JSON-lines event log."""
+    """The pad. `model`: a tinycnn model taking (N, 1, 28, 28); `log_path`: JSON-lines event log;
+    `profile`: the folder of the user's drawings and personal model (None: no personal learning);
+    `model_path`: the file `model` came from (None: the shipped one), which learning starts from."""
 
-    def __init__(self, model, size=(900, 600), log_path=None, image=None):
+    def __init__(self, model, size=(900, 600), log_path=None, image=None, profile=None, model_path=None):
         pygame.init()
         pygame.display.set_caption("tinycnn pad: draw a digit")
         self.screen = pygame.display.set_mode(size, pygame.RESIZABLE)
@@ -65,6 +69,7 @@ class PadApp:
         self.log = open(log_path, "a", buffering=1) if log_path else None
         self.layout(self.screen.get_size())
         self.emit({"event": "ready", "window": list(self.screen.get_size()), "canvas": list(self.rect)})
+        self.personal = Personal(self, profile, model_path)
         if image is not None:
             self.load_image(image)
 
@@ -144,6 +149,8 @@ class PadApp:
         elif k == pygame.K_s and not ctrl:
             self.show_stages = not self.show_stages
             self.dirty = True
+        else:
+            self.personal.key(ev)
 
     def set_brush(self, radius):
         self.brush = float(min(max(radius, 4), 60))
@@ -267,6 +274,7 @@ class PadApp:
             r = self.brush * self.rect.w / self.canvas.size
             pygame.draw.circle(s, DIM, self.mouse, max(int(r), 2), 1)
         self.draw_panel()
+        self.personal.draw()
         hint_y = self.screen.get_height() - 12
         if self.message and time.monotonic() < self.message_until:
             self.text(self.message, (16, hint_y), 22, WARN if self.message_error else DIM, "midleft")
@@ -346,6 +354,7 @@ class PadApp:
         start = time.perf_counter()
         for ev in pygame.event.get():
             self.handle(ev)
+        self.personal.poll()
         drawing = self.stale  # the pen moved: this frame reads the digit again
         if self.stale:
             self.predict()
@@ -368,6 +377,7 @@ class PadApp:
         self.close()
 
     def close(self):
+        self.personal.close()
         if self.frame_ms:
             ms, dr = np.array(self.frame_ms), np.array(self.drawing_ms or [0.0])
             self.emit({"event": "quit", "frames": len(ms), "mean_frame_ms": round(float(ms.mean()), 3),

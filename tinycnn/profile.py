@@ -46,6 +46,14 @@ def default_profile_dir():
     return Path(base) / "tinycnn"
 
 
+def _read_json(path):
+    """The JSON in `path`, or None if it cannot be read or parsed."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
 class Profile:
     """The profile in `folder` (created on the first write). Reading a damaged or foreign folder
     raises ProfileError; nothing is written to a folder that is not a profile."""
@@ -67,11 +75,9 @@ class Profile:
                 self._fail(f"not a tinycnn profile (it has other files and no profile.json); "
                            f"choose an empty or new folder")
             return 0
-        try:
-            info = json.loads(meta.read_text())
-            count = int(info["count"])
-            assert info.get("format") == FORMAT and count >= 0
-        except (OSError, ValueError, KeyError, TypeError, AssertionError):
+        info = _read_json(meta)
+        count = info.get("count") if isinstance(info, dict) else None
+        if not isinstance(count, int) or count < 0 or info.get("format") != FORMAT:
             self._fail(f"profile.json is damaged or of an unknown format (expected {FORMAT})")
         return count
 
@@ -91,12 +97,11 @@ class Profile:
         strokes = [None] * count
         path = self.folder / "strokes.json"
         if path.exists():
-            try:
-                data = json.loads(path.read_text())
-                assert data.get("format") == STROKES_FORMAT and len(data["drawings"]) == count
-                strokes = data["drawings"]
-            except (OSError, ValueError, KeyError, TypeError, AssertionError):
+            data = _read_json(path)
+            if not (isinstance(data, dict) and data.get("format") == STROKES_FORMAT
+                    and isinstance(data.get("drawings"), list) and len(data["drawings"]) == count):
                 self._fail("strokes.json is damaged or does not match the drawings")
+            strokes = data["drawings"]
         return images, labels, strokes
 
     def counts(self):
