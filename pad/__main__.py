@@ -1,4 +1,4 @@
-"""python -m pad [--model PATH] [--image FILE] [--log PATH] [--size WxH] [--number]
+"""python -m pad [--model PATH] [--image FILE] [--log PATH] [--size WxH] [--number] [--profile DIR]
 python -m pad --predict FILE [FILE ...]      (no window: print the top-3 for each picture)
 python -m pad --number --predict FILE ...    (print the number in each picture)
 
@@ -70,6 +70,8 @@ def main(argv=None):
     p.add_argument("--image", help="start with this picture of a digit on the canvas")
     p.add_argument("--log", help="append one JSON object per event to this file")
     p.add_argument("--size", default="900x600", help="window size, WxH")
+    p.add_argument("--profile", help=f"folder of your labelled drawings and personal model "
+                                     f"(default: {tc.default_profile_dir()})")
     p.add_argument("--predict", nargs="+", metavar="FILE", help="no window: print the top-3 for each image")
     p.add_argument("--number", action="store_true",
                    help="number mode: a wide canvas read as a number; with --predict, read each image as a number")
@@ -85,7 +87,8 @@ def main(argv=None):
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     from .app import PadApp
 
-    app = PadApp(model, size=size, log_path=args.log, image=args.image, number=args.number)
+    app = PadApp(model, size=size, log_path=args.log, image=args.image, number=args.number,
+                 profile=args.profile or tc.default_profile_dir(), model_path=args.model)
     print(f"READY window {size[0]}x{size[1]} canvas {tuple(app.rect)}", flush=True)
     app.run()
     return 0

@@ -16,6 +16,7 @@ import tinycnn as tc
 
 from . import numbers
 from .canvas import Canvas
+from .personal import HELP as PERSONAL_HELP, Personal
 
 BG = (28, 30, 36)
 PANEL = (40, 43, 52)
@@ -36,14 +37,18 @@ HELP = [
     ("N", "number mode: a wide canvas, read as a number"),
     ("H or F1", "this help"),
     ("Drop an image file", "read a photo or scan of a digit"),
+    *PERSONAL_HELP,
     ("Esc", "quit"),
 ]
 
 
 class PadApp:
-    """The pad. `model`: a tinycnn model taking (N, 1, 28, 28); `log_path`: JSON-lines event log."""
+    """The pad. `model`: a tinycnn model taking (N, 1, 28, 28); `log_path`: JSON-lines event log;
+    `profile`: the folder of the user's drawings and personal model (None: no personal learning);
+    `model_path`: the file `model` came from (None: the shipped one), which learning starts from."""
 
-    def __init__(self, model, size=(900, 600), log_path=None, image=None, number=False):
+    def __init__(self, model, size=(900, 600), log_path=None, image=None, number=False, profile=None,
+                 model_path=None):
         pygame.init()
         pygame.display.set_caption("tinycnn pad: draw a digit")
         self.screen = pygame.display.set_mode(size, pygame.RESIZABLE)
@@ -68,6 +73,7 @@ class PadApp:
         self.numbers = self.number_mode_state = self.square_canvas = None  # number mode: pad/numbers.py
         self.layout(self.screen.get_size())
         self.emit({"event": "ready", "window": list(self.screen.get_size()), "canvas": list(self.rect)})
+        self.personal = Personal(self, profile, model_path)
         if number:
             numbers.toggle(self)
         if image is not None:
@@ -155,6 +161,8 @@ class PadApp:
             self.dirty = True
         elif k == pygame.K_n and not ctrl:
             numbers.toggle(self)
+        else:
+            self.personal.key(ev)
 
     def set_brush(self, radius):
         self.brush = float(min(max(radius, 4), 60))
@@ -291,6 +299,7 @@ class PadApp:
             self.numbers.draw_panel()
         else:
             self.draw_panel()
+            self.personal.draw()
         hint_y = self.screen.get_height() - 12
         if self.message and time.monotonic() < self.message_until:
             self.text(self.message, (16, hint_y), 22, WARN if self.message_error else DIM, "midleft")
@@ -371,6 +380,7 @@ class PadApp:
         start = time.perf_counter()
         for ev in pygame.event.get():
             self.handle(ev)
+        self.personal.poll()
         drawing = self.stale  # the pen moved: this frame reads the digit again
         if self.stale:
             self.predict()
@@ -393,6 +403,7 @@ class PadApp:
         self.close()
 
     def close(self):
+        self.personal.close()
         if self.frame_ms:
             ms, dr = np.array(self.frame_ms), np.array(self.drawing_ms or [0.0])
             self.emit({"event": "quit", "frames": len(ms), "mean_frame_ms": round(float(ms.mean()), 3),

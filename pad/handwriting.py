@@ -67,18 +67,32 @@ def sample(digit, style, rng, canvas_size=560):
     style: a name in STYLES[digit], or the strokes themselves (a list of lists of (x, y) in the
     unit square). Returns the Canvas (its .array is what the pad would read).
     """
-    c = Canvas(canvas_size)
     height = rng.uniform(0.3, 0.9) * canvas_size          # small and large digits
-    width = height * rng.uniform(0.75, 1.1)
-    angle, shear = np.deg2rad(rng.uniform(-12, 12)), rng.uniform(-0.25, 0.25)
+    aspect, angle, shear = rng.uniform(0.75, 1.1), rng.uniform(-12, 12), rng.uniform(-0.25, 0.25)
+    place = rng.uniform(0.05, 0.95, 2)                     # anywhere on the canvas
+    return draw(digit, style, rng, canvas_size, height=height, aspect=aspect, angle=angle, shear=shear,
+                radius=rng.uniform(0.035, 0.085) * height, place=place)  # thin pen to thick marker
+
+
+def draw(digit, style, rng, canvas_size=560, *, height, aspect, angle, shear, radius, place=None, wobble=0.004):
+    """Draw `digit` in `style` with the given shape: `height` in canvas pixels, width = aspect *
+    height, rotation `angle` in degrees, `shear` (x += shear * y), pen `radius` in pixels,
+    `place` (fx, fy) in 0..1 of the free room on the canvas (None: drawn from `rng`); the
+    wobble of the pen (its size `wobble`) comes from `rng`.
+
+    Returns the Canvas (its .array is what the pad would read).
+    """
+    c = Canvas(canvas_size)
+    width = height * aspect
+    angle = np.deg2rad(angle)
     free_x, free_y = canvas_size - width, canvas_size - height
-    ox, oy = rng.uniform(0.05, 0.95) * free_x, rng.uniform(0.05, 0.95) * free_y  # anywhere on the canvas
-    radius = rng.uniform(0.035, 0.085) * height            # thin pen to thick marker
+    fx, fy = rng.uniform(0.05, 0.95, 2) if place is None else place
+    ox, oy = fx * free_x, fy * free_y
     cos, sin = np.cos(angle), np.sin(angle)
     for stroke in STYLES[digit][style] if isinstance(style, str) else style:
         pts = _resample(stroke)
-        wobble = np.cumsum(rng.normal(0, 0.004, pts.shape), axis=0)
-        u, v = pts[:, 0] - 0.5 + wobble[:, 0], pts[:, 1] - 0.5 + wobble[:, 1]
+        shake = np.cumsum(rng.normal(0, wobble, pts.shape), axis=0)
+        u, v = pts[:, 0] - 0.5 + shake[:, 0], pts[:, 1] - 0.5 + shake[:, 1]
         u = u + shear * v
         x = ox + width * (0.5 + cos * u - sin * v)
         y = oy + height * (0.5 + sin * u + cos * v)

@@ -19,6 +19,8 @@ from .pretrained import pretrained, pretrained_path
 from .random import seed
 from .reading import Reading, read_digit
 from .numbers import NumberReading, read_number
+from .personalize import PersonalizeError, personalize
+from .profile import Profile, ProfileError, default_profile_dir
 from .architectures import ARCHITECTURES
 
 __all__ = [
@@ -28,5 +30,6 @@ __all__ = [
     "load", "ModelFileError", "seed", "set_backend", "get_backend",
     "gradcheck", "numerical_grad", "rel_error",
     "load_mnist", "fetch", "read_idx", "write_idx",
-    "read_digit", "Reading", "read_number", "NumberReading", "preprocess_digit", "read_digit_image", "is_blank", "DigitImageError", "pretrained", "pretrained_path", "ARCHITECTURES",
+    "read_digit", "Reading", "read_number", "NumberReading", "personalize", "PersonalizeError", "Profile", "ProfileError", "default_profile_dir",
+    "preprocess_digit", "read_digit_image", "is_blank", "DigitImageError", "pretrained", "pretrained_path", "ARCHITECTURES",
 ]

@@ -115,6 +115,13 @@ class Sequential(Chain):
         """The model as JSON-able data: enough to rebuild it, without the weights."""
         return {"format": FORMAT, "layers": [_spec(layer) for layer in self.layers]}
 
+    def copy(self):
+        """A new model with the same architecture, weights, buffers and meta, sharing no array."""
+        new = Sequential(*[_build(s, f"layer {i}") for i, s in enumerate(self.architecture()["layers"])])
+        new.load_state_dict(self.state_dict())  # load_state_dict copies every array (astype)
+        new.meta = json.loads(json.dumps(getattr(self, "meta", {})))
+        return new.train(self.training)
+
     def save(self, path, meta=None):
         """Write the model to `path` (.npz) atomically; `meta` is any JSON-able dict kept beside it."""
         arch = dict(self.architecture(), meta=meta or {})

@@ -1,0 +1,100 @@
+"""The pad learns a handwriting: label drawings with 0-9, L learns in the background, R resets."""
+import json
+import time
+
+import numpy as np
+import pygame
+import pytest
+
+import tinycnn as tc
+from pad.app import PadApp
+from test_pad import DIGITS, key, path, step, stroke  # also sets SDL to the dummy drivers
+
+DIGIT_KEY = {d: getattr(pygame, f"K_{d}") for d in range(10)}
+
+
+@pytest.fixture(scope="module")
+def model():
+    return tc.pretrained()
+
+
+def make(model, tmp_path, profile):
+    a = PadApp(model, size=(900, 600), log_path=tmp_path / "log.jsonl", profile=profile)
+    a.log_path = tmp_path / "log.jsonl"
+    return a
+
+
+def events(app):
+    return [json.loads(line) for line in open(app.log_path)]
+
+
+def draw_and_label(app, digit):
+    for s in DIGITS[digit]:
+        stroke(app, path(app, s))
+    key(app, DIGIT_KEY[digit], unicode=str(digit))
+
+
+def test_label_learn_in_background_switch_and_reset(model, tmp_path, mnist):
+    profile = tmp_path / "me"
+    app = make(model, tmp_path, profile)
+    try:
+        key(app, pygame.K_7, unicode="7")  # nothing drawn yet
+        assert "Draw a digit first" in app.message
+        labels = [7, 1, 0, 4] * 3
+        for d in labels:
+            draw_and_label(app, d)
+        assert not app.canvas.array.any()  # labelling clears the canvas for the next one
+        assert "12 in all" in app.message and "L: learn" in app.message
+        assert tc.Profile(profile).counts().tolist() == np.bincount(labels, minlength=10).tolist()
+        strokes = tc.Profile(profile).load_set()[2]
+        assert strokes[0]["label"] == 7 and len(strokes[-1]["strokes"]) == 2  # a 4 has two strokes
+        app.personal.learn_options = dict(steps=30, replay_pool=300, copies=2)
+        key(app, pygame.K_l, unicode="l")
+        assert app.personal.job is not None
+        deadline = time.monotonic() + 240
+        drawn = 0
+        while app.personal.job is not None and time.monotonic() < deadline:  # the pad keeps drawing
+            stroke(app, path(app, DIGITS[1][0]))
+            assert app.verdict()[0] == 1
+            key(app, pygame.K_c, unicode="c")
+            drawn += 1
+            time.sleep(0.05)  # a person's pace, leaving the learner its core
+        assert app.personal.job is None and app.personal.personal_model, app.message
+        assert app.model is not model and "->" in app.message
+        learned = [e for e in events(app) if e["event"] == "learned"][0]
+        assert learned["held"] == 4 and learned["trained"] == 8 and learned["frames"] > 0
+        assert drawn > 0
+    finally:
+        app.close()
+    again = make(model, tmp_path, profile)  # the next start uses the personal model
+    try:
+        assert again.personal.personal_model and "personalized" in again.model.meta
+        key(again, pygame.K_r, unicode="r")
+        assert again.model is model and not (profile / "model.npz").exists()
+        assert tc.Profile(profile).counts().sum() == 12  # the drawings stay
+    finally:
+        again.close()
+
+
+def test_damaged_profile_falls_back_with_a_message(model, tmp_path):
+    profile = tmp_path / "me"
+    profile.mkdir()
+    (profile / "profile.json").write_text("garbage")
+    app = make(model, tmp_path, profile)
+    try:
+        step(app)
+        assert app.model is model and "profile.json is damaged" in app.message and "shipped model" in app.message
+        draw_and_label(app, 7)
+        assert "Choose another folder" in app.message
+        assert (profile / "profile.json").read_text() == "garbage"
+    finally:
+        app.close()
+
+
+def test_without_a_profile_digits_say_how_to_get_one(model, tmp_path):
+    app = make(model, tmp_path, None)
+    try:
+        draw_and_label(app, 1)
+        assert "--profile" in app.message
+    finally:
+        app.close()
