@@ -1,12 +1,26 @@
-"""Benchmark tinycnn (and PyTorch, when it is installed) on the seed network; print one table.
+"""Benchmark tinycnn (and PyTorch, when it is installed) on the seed network; print the tables.
 
-    python scripts/bench.py              # the table (about 3 minutes on 2 cores)
-    python scripts/bench.py --layers     # also per-layer forward/backward times of a training step
-    python scripts/bench.py --quick      # fewer repeats, for a smoke test
+    python scripts/bench.py                    # every section, every core (about 5 minutes on 2 cores)
+    python scripts/bench.py --threads 4        # both libraries at 4 threads
+    python scripts/bench.py --sections busy    # only some of: ratio, scaling, busy, cost
+    python scripts/bench.py --layers           # also per-layer forward/backward times of a training step
+    python scripts/bench.py --quick            # fewer repeats, for a smoke test
 
-Every figure is the median of repeated runs, with min and max. PyTorch runs the same network with
-the same weights, thread count and batches, in its own blocks after tinycnn's (never interleaved
-call by call: two thread pools alternating on 2 cores distort each other).
+Sections:
+  ratio    tinycnn against PyTorch: training, inference, memory (same network, weights, batches).
+  scaling  a training step at 1, 2, 4, ... threads up to --threads, for both; tinycnn's step split
+           into matrix products (BLAS), its own kernels (im2col, fused conv-ReLU-pool, pooling,
+           batch norm, Adam...) and the rest (Python, NumPy glue).
+  busy     a step alone and beside a competing load (a process doing matrix products on every
+           core; one core busy in a plain Python loop; a second tinycnn training), each library in
+           its own process, alone and loaded runs interleaved: the slowdown factors.
+  cost     time per 60,000-image epoch (from timed steps) and peak memory (VmHWM of a fresh
+           process) for batch 32, 64, 128 and 256, seed and default ("resnet") networks.
+
+Both libraries get the same thread count: tinycnn through tc.set_threads, PyTorch through
+torch.set_num_threads. Every figure is the median of repeated runs, with min and max. PyTorch runs
+in its own blocks after tinycnn's (never interleaved call by call: two thread pools alternating
+distort each other).
 """
 import argparse
 import json
@@ -16,7 +30,7 @@ import subprocess
 import sys
 import time
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP threads must not spin against BLAS's
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # PyTorch's idle OpenMP threads sleep, as tinycnn's do
 
 import numpy as np  # noqa: E402
 
@@ -141,10 +155,14 @@ def torch_epoch(m, batch, steps, runs):
     return [t * 60000 / (batch * steps) for t in repeat(run, runs)]
 
 
-def subprocess_figure(code):
+def child_env():
+    return dict(os.environ, PYTHONPATH=os.path.dirname(HERE) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+
+def subprocess_figure(code, *args):
     """Run `code` in a fresh Python; it prints one JSON line, which is returned parsed."""
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(HERE) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    r = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True,
+                       env=child_env(), timeout=300)
     if r.returncode != 0:
         raise RuntimeError(r.stderr)
     return json.loads(r.stdout.strip().splitlines()[-1])
@@ -172,7 +190,7 @@ for n in (1, 64, 1000): m.predict_proba(x[:n])
 print(json.dumps(""" + PEAK_RSS + """))"""
 
 TORCH_INFERENCE_MEMORY_CODE = """
-import json, numpy as np, torch; torch.set_num_threads(2)
+import json, sys, numpy as np, torch; torch.set_num_threads(int(sys.argv[1]))
 from torch import nn
 m = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(),
     nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1600, 128), nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 10)).eval()
@@ -181,33 +199,149 @@ with torch.no_grad():
     for n in (1, 64, 1000): m(x[:n]).softmax(1)
 print(json.dumps(""" + PEAK_RSS + """))"""
 
+# A training step in its own process: argv = library, threads, seconds, network, batch.
+# Prints the median step time (s) and the process's peak memory (MB). Loops forever when
+# seconds is "inf" (the competing "second training").
+STEP_CODE = """
+import json, os, sys, time
+import numpy as np
+lib, threads, secs, net, batch = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+rng = np.random.default_rng(0)
+x = rng.random((batch, 1, 28, 28), dtype=np.float32); y = rng.integers(0, 10, batch)
+if lib == "tinycnn":
+    import tinycnn as tc
+    tc.set_threads(threads); tc.seed(0)
+    m = tc.ARCHITECTURES[net](); opt = tc.Adam(m, lr=1e-4); m.train()
+    def step():
+        loss, d = tc.softmax_cross_entropy(m.forward(x), y); m.backward(d, need_dx=False); opt.step(); opt.zero_grad()
+else:
+    import torch; from torch import nn
+    torch.set_num_threads(threads)
+    m = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(),
+                      nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1600, 128), nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 10))
+    opt = torch.optim.Adam(m.parameters(), lr=1e-4); lf = nn.CrossEntropyLoss()
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+    def step():
+        opt.zero_grad(); lf(m(tx), ty).backward(); opt.step()
+step(); step()
+times, end = [], time.perf_counter() + secs
+while not times or time.perf_counter() < end:
+    t = time.perf_counter(); step(); times.append(time.perf_counter() - t)
+print(json.dumps([float(np.median(times)), """ + PEAK_RSS + """]))"""
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--layers", action="store_true", help="print per-layer times of a training step")
-    ap.add_argument("--quick", action="store_true", help="fewer repeats (a smoke test, not a measurement)")
-    ap.add_argument("--no-torch", action="store_true", help="skip PyTorch even if it is installed")
-    args = ap.parse_args()
-    runs, steps = (2, 10) if args.quick else (5, 60)
-    started = time.time()
+# Competing loads for the busy-machine table (each runs until killed).
+LOADS = {
+    "matrix products, all cores": ["-c", "import numpy as np\na = np.ones((1024, 1024), np.float32)\nwhile True: a @ a"],
+    "one core in a Python loop": ["-c", "while True: pass"],
+    "a second tinycnn training": ["-c", STEP_CODE, "tinycnn", "{threads}", "inf", "seed", "64"],
+}
 
-    try:
-        if args.no_torch:
-            raise ImportError
+
+def step_in_process(lib, threads, seconds, net="seed", batch=64):
+    """(median step s, peak MB) of `lib` training `net` at `batch` in a fresh process."""
+    return subprocess_figure(STEP_CODE, lib, threads, seconds, net, batch)
+
+
+def busy_table(libs, threads, repeats, seconds):
+    """Step time alone and beside each load, per library; alone and loaded runs alternate so
+    that the machine's own drift hits both."""
+    out = {}
+    for load, argv in LOADS.items():
+        for lib in libs:
+            alone, loaded = [], []
+            for _ in range(repeats):
+                alone.append(step_in_process(lib, threads, seconds)[0])
+                p = subprocess.Popen([sys.executable] + [a.format(threads=threads) for a in argv], env=child_env(),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                try:
+                    time.sleep(1.0)  # let the load start (and a competing training compile) first
+                    loaded.append(step_in_process(lib, threads, seconds)[0])
+                finally:
+                    p.kill()
+                    p.wait()
+            out[load, lib] = (stats(alone), stats(loaded))
+    return out
+
+
+class KernelTimer:
+    """Wraps every function of the Numba kernel module to add up wall time: matrix products
+    (BLAS) apart from tinycnn's own kernels. Calls made inside pieces on pool threads are part
+    of their caller's time, so nothing is counted twice."""
+
+    def __init__(self):
+        from tinycnn.kernels import fast
+        self.module, self.saved = fast, {}
+        self.time = {"blas": 0.0, "kernels": 0.0}
+
+    def __enter__(self):
+        import types
+        for name, fn in vars(self.module).items():
+            if isinstance(fn, types.FunctionType) and not name.startswith("_") and fn.__module__ == self.module.__name__:
+                self.saved[name] = fn
+                setattr(self.module, name, self._wrap(fn, "blas" if name == "matmul" else "kernels"))
+        return self
+
+    def _wrap(self, fn, kind):
+        def timed(*a, **k):
+            t = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                self.time[kind] += time.perf_counter() - t
+        return timed
+
+    def __exit__(self, *exc):
+        for name, fn in self.saved.items():
+            setattr(self.module, name, fn)
+
+
+def tinycnn_step_parts(threads, batch, steps, runs):
+    """Per step (ms), medians over runs: total, BLAS, kernels, rest; at `threads` threads."""
+    tc.set_threads(threads)
+    tc.seed(0)
+    model, (x, y) = seed_net(), fake_mnist(batch)
+    opt = tc.Adam(model, lr=1e-4)
+    model.train()
+
+    def step():
+        loss, d = tc.softmax_cross_entropy(model.forward(x), y)
+        model.backward(d, need_dx=False)
+        opt.step()
+        opt.zero_grad()
+
+    step()
+    parts = []
+    for _ in range(runs):
+        with KernelTimer() as kt:
+            t = time.perf_counter()
+            for _ in range(steps):
+                step()
+            total = (time.perf_counter() - t) / steps
+        blas, kern = kt.time["blas"] / steps, kt.time["kernels"] / steps
+        parts.append((total, blas, kern, total - blas - kern))
+    return [float(np.median([p[i] for p in parts])) * 1e3 for i in range(4)], [p[0] * 1e3 for p in parts]
+
+
+def torch_step(threads, batch, steps, runs):
+    import torch
+    torch.set_num_threads(threads)
+    tc.seed(0)
+    return [t * batch / 60000 * 1e3 for t in torch_epoch(torch_model(seed_net()), batch, steps, runs)]
+
+
+def thread_counts(most):
+    counts, t = [], 1
+    while t < most:
+        counts.append(t)
+        t *= 2
+    return counts + [most]
+
+
+def ratio_section(have_torch, threads, quick, layers, peak):
+    """tinycnn against PyTorch on the seed network (the table kept from the first benchmark)."""
+    if have_torch:
         import torch
-        torch.set_num_threads(2)
-        have_torch = True
-    except ImportError:
-        have_torch = False
-
-    cfg = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
-          f"{platform.python_version()}, NumPy {np.__version__} with {cfg.get('name')} {cfg.get('version')}")
-    print(f"threads: BLAS uses all cores; Numba kernels single-threaded; OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}"
-          + (f"; torch {torch.__version__} at {torch.get_num_threads()} threads" if have_torch else "; PyTorch not installed"))
-    peak = gemm_peak()
-    print(f"float32 GEMM peak (2048x2048, NumPy): {peak:.0f} GFLOP/s\n")
-
+    runs, steps = (2, 10) if quick else (5, 60)
     tc.seed(0)
     model = seed_net()
     flops = model.flops((1, 28, 28))
@@ -219,8 +353,8 @@ def main():
     ep = {b: tinycnn_epoch(model, b, steps if b == 64 else steps // 2, runs) for b in (64, 128)}
     x1000, _ = fake_mnist(1000)
     model.eval()
-    lat = repeat(lambda: model.predict_proba(x1000[:1]), 200 if not args.quick else 20)
-    thr = [1000 / t for t in repeat(lambda: model.predict_proba(x1000, batch_size=1000), 10 if not args.quick else 2)]
+    lat = repeat(lambda: model.predict_proba(x1000[:1]), 200 if not quick else 20)
+    thr = [1000 / t for t in repeat(lambda: model.predict_proba(x1000, batch_size=1000), 10 if not quick else 2)]
     pretrained = tc.pretrained()
     from pad.canvas import Canvas
     canvas = Canvas(560)
@@ -229,9 +363,9 @@ def main():
         canvas.extend_stroke(p)
     canvas.end_stroke()
     pad_lat = {name: repeat(lambda net=net: net.predict_proba(tc.preprocess_digit(canvas.array)[None, None]),
-                            100 if not args.quick else 10) for name, net in (("seed", model), ("shipped", pretrained))}
-    imp = [subprocess_figure(IMPORT_CODE) for _ in range(5 if not args.quick else 2)]
-    first = [subprocess_figure(FIRST_PREDICTION_CODE) for _ in range(3 if not args.quick else 1)]
+                            100 if not quick else 10) for name, net in (("seed", model), ("shipped", pretrained))}
+    imp = [subprocess_figure(IMPORT_CODE) for _ in range(5 if not quick else 2)]
+    first = [subprocess_figure(FIRST_PREDICTION_CODE) for _ in range(3 if not quick else 1)]
     mem = [subprocess_figure(INFERENCE_MEMORY_CODE)]
     mem_numpy = [subprocess_figure(INFERENCE_MEMORY_CODE.replace(
         "import tinycnn as tc", "import tinycnn as tc; tc.set_backend('numpy')"))]
@@ -243,10 +377,10 @@ def main():
         tm = torch_model(model).eval()  # tinycnn's weights as they are now, for inference
         tx = torch.from_numpy(x1000)
         with torch.no_grad():
-            torch_fig["lat"] = repeat(lambda: tm(tx[:1]).softmax(1), 200 if not args.quick else 20)
-            torch_fig["thr"] = [1000 / t for t in repeat(lambda: tm(tx).softmax(1), 10 if not args.quick else 2)]
+            torch_fig["lat"] = repeat(lambda: tm(tx[:1]).softmax(1), 200 if not quick else 20)
+            torch_fig["thr"] = [1000 / t for t in repeat(lambda: tm(tx).softmax(1), 10 if not quick else 2)]
             np.testing.assert_allclose(tm(tx[:50]).softmax(1).numpy(), model.predict_proba(x1000[:50]), atol=1e-4)
-        torch_fig["mem"] = [subprocess_figure(TORCH_INFERENCE_MEMORY_CODE)]
+        torch_fig["mem"] = [subprocess_figure(TORCH_INFERENCE_MEMORY_CODE, threads)]
 
     row("training epoch, batch 64 (s)", ep[64], torch_fig.get("ep", {}).get(64))
     row("training epoch, batch 128 (s)", ep[128], torch_fig.get("ep", {}).get(128))
@@ -271,10 +405,102 @@ def main():
     gflops = 3 * flops * 60000 / stats(ep[64])[0] / 1e9
     print(f"\ntraining at batch 64 runs {gflops:.0f} GFLOP/s of useful work "
           f"({3 * flops / 1e6:.1f} MFLOP per image, forward + backward), {gflops / peak:.0%} of the GEMM peak")
-    if args.layers:
+    if layers:
         print("\nper layer, one training step at batch 64 (ms):")
         for name, f, b in layer_times(seed_net(), 64):
             print(f"  {name:58s} forward {f:7.3f}   backward {b:7.3f}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--threads", type=int, default=os.cpu_count(),
+                    help="threads for both libraries (default: every core, %(default)s here)")
+    ap.add_argument("--sections", default="ratio,scaling,busy,cost",
+                    help="comma-separated, of: ratio, scaling, busy, cost (default: all)")
+    ap.add_argument("--layers", action="store_true", help="print per-layer times of a training step")
+    ap.add_argument("--quick", action="store_true", help="fewer repeats (a smoke test, not a measurement)")
+    ap.add_argument("--no-torch", action="store_true", help="skip PyTorch even if it is installed")
+    args = ap.parse_args()
+    sections = [x.strip() for x in args.sections.split(",") if x.strip()]
+    unknown = set(sections) - {"ratio", "scaling", "busy", "cost"}
+    if unknown or args.threads < 1:
+        ap.error(f"unknown section(s) {sorted(unknown)}" if unknown else "--threads must be >= 1")
+    started = time.time()
+    threads = args.threads
+
+    try:
+        if args.no_torch:
+            raise ImportError
+        import torch
+        torch.set_num_threads(threads)
+        have_torch = True
+    except ImportError:
+        have_torch = False
+    tc.set_threads(threads)
+    os.environ["TINYCNN_THREADS"] = str(threads)  # the same for every tinycnn process started below
+
+    from threadpoolctl import threadpool_info
+    blas = next((i for i in threadpool_info() if i["user_api"] == "blas"), {})
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
+          f"{platform.python_version()}, NumPy {np.__version__} with {blas.get('internal_api')} {blas.get('version')} "
+          f"({blas.get('threading_layer', '?')} threads, kernel {blas.get('architecture', '?')})")
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        if os.environ.get(var):
+            print(f"note: {var}={os.environ[var]} is set in this environment")
+    print(f"threads: {threads} for both. tinycnn: tc.set_threads({threads}), its own pool runs kernels and "
+          f"matrix-product pieces, BLAS held at 1 thread inside them; "
+          + (f"PyTorch {torch.__version__}: torch.set_num_threads({threads}), OMP_WAIT_POLICY="
+             f"{os.environ['OMP_WAIT_POLICY']}" if have_torch else "PyTorch not installed"))
+    peak = gemm_peak()
+    print(f"float32 GEMM peak (2048x2048, NumPy at its own default threads): {peak:.0f} GFLOP/s")
+
+    if "ratio" in sections:
+        print(f"\n== ratio: tinycnn against PyTorch, {threads} threads each ==")
+        ratio_section(have_torch, threads, args.quick, args.layers, peak)
+
+    if "scaling" in sections:
+        runs, steps = (2, 5) if args.quick else (5, 20)
+        print(f"\n== scaling: one training step, seed network, batch 64, ms (median of {runs} x {steps} steps) ==")
+        print(f"{'threads':>7s} {'tinycnn':>9s} {'BLAS':>7s} {'kernels':>8s} {'rest':>6s} {'kernels vs 1 thr':>17s}"
+              + (f" {'PyTorch':>9s} {'ratio':>7s}" if have_torch else ""))
+        base = None
+        for t in thread_counts(threads):
+            (total, blas_ms, kern, rest), _ = tinycnn_step_parts(t, 64, steps, runs)
+            base = base or kern
+            line = f"{t:>7d} {total:>9.2f} {blas_ms:>7.2f} {kern:>8.2f} {rest:>6.2f} {kern / base:>16.2f}x"
+            if have_torch:
+                theirs = stats(torch_step(t, 64, steps, runs))[0]
+                line += f" {theirs:>9.2f} {total / theirs:>6.2f}x"
+            print(line, flush=True)
+        tc.set_threads(threads)
+        print("kernels: tinycnn's own Numba kernels (im2col/col2im, fused conv-ReLU-pool, pooling, ReLU, Adam...);"
+              " rest: Python and NumPy glue. Target: kernels at 2 threads <= 0.6x of 1 thread.")
+
+    if "busy" in sections:
+        repeats, seconds = (1, 1.0) if args.quick else (2, 3.0)
+        libs = ["tinycnn"] + (["torch"] if have_torch else [])
+        print(f"\n== busy machine: median step (ms), seed network, batch 64, {threads} threads; "
+              f"alone vs beside a load, {repeats} interleaved pairs of {seconds:.0f} s ==")
+        print(f"{'competing load':30s}" + "".join(f"{lib + ' alone':>15s}{'loaded':>9s}{'slowdown':>10s}" for lib in libs))
+        table = busy_table(libs, threads, repeats, seconds)
+        for load in LOADS:
+            line = f"{load:30s}"
+            for lib in libs:
+                (a, _, _), (b, _, _) = table[load, lib]
+                line += f"{a * 1e3:>15.1f}{b * 1e3:>9.1f}{b / a:>9.2f}x"
+            print(line, flush=True)
+
+    if "cost" in sections:
+        seconds = 1.0 if args.quick else 4.0
+        print(f"\n== cost as work grows: tinycnn, {threads} threads, each in a fresh process ({seconds:.0f} s of steps) ==")
+        print(f"{'network':8s} {'batch':>5s} {'step (ms)':>10s} {'epoch (s)':>10s} {'images/s':>9s} {'peak memory (MB)':>17s}")
+        for net in ("seed", "resnet"):
+            for batch in (32, 64, 128, 256):
+                step_s, mem = step_in_process("tinycnn", threads, seconds, net, batch)
+                print(f"{net:8s} {batch:>5d} {step_s * 1e3:>10.1f} {step_s * 60000 / batch:>10.1f} "
+                      f"{batch / step_s:>9.0f} {mem:>17.0f}", flush=True)
+        print("epoch = 60,000 images, from the median step; peak memory = VmHWM of the training process")
+
     print(f"\nbenchmark took {time.time() - started:.0f} s")
 
 

@@ -10,6 +10,21 @@ settings.register_profile("dev", max_examples=30, **relaxed)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
+@pytest.fixture(params=[1, 2], ids=["1-thread", "2-threads"])
+def threads(request, monkeypatch):
+    """Run a test with tinycnn's work in the calling thread, then split across 2 threads into
+    pieces as small as one item, so that even a hypothesis-sized array takes the parallel path."""
+    import tinycnn as tc
+    from tinycnn import backend
+
+    if request.param > 1:
+        monkeypatch.setattr(backend, "MIN_PARALLEL_ITEMS", 1)
+        monkeypatch.setattr(backend, "MIN_PARALLEL_FLOPS", 1)
+    tc.set_threads(request.param)
+    yield request.param
+    tc.set_threads(None)
+
+
 @pytest.fixture(scope="session")
 def mnist():
     """The real MNIST arrays. Skipped when absent, except under CI, where absence is a failure."""

@@ -1,11 +1,13 @@
 """The fused Conv2D -> ReLU -> MaxPool2D(2) path gives what the three layers give one by one."""
 import numpy as np
+import pytest
 from hypothesis import given, strategies as st
 
 import tinycnn as tc
 from tinycnn.kernels import fast, reference
 
 
+@pytest.mark.usefixtures("threads")
 @given(st.integers(1, 3), st.integers(1, 4), st.integers(2, 9), st.integers(2, 9), st.integers(0, 10**6))
 def test_fused_kernels_match_reference(n, f, ho, wo, seed):
     rng = np.random.default_rng(seed)
@@ -21,6 +23,7 @@ def test_fused_kernels_match_reference(n, f, ho, wo, seed):
         np.testing.assert_allclose(a, r, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.usefixtures("threads")
 @given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 4), st.integers(4, 11), st.integers(0, 1), st.integers(0, 10**6))
 def test_fused_network_equals_layer_by_layer(n, c, f, hw, pad, seed):
     tc.seed(seed)

@@ -1,8 +1,13 @@
-"""The Numba kernels give the NumPy reference's results (float32, random shapes)."""
+"""The Numba kernels give the NumPy reference's results (float32, random shapes), run in the
+calling thread and split across threads (`threads` fixture, in conftest.py)."""
 import numpy as np
+import pytest
 from hypothesis import given, strategies as st
 
+import tinycnn as tc
 from tinycnn.kernels import fast, reference
+
+pytestmark = pytest.mark.usefixtures("threads")
 
 
 def rand(seed, shape):
@@ -85,3 +90,60 @@ def test_warp_identity_and_shift():
         shifted = k.warp(img, gy, gx - 1)  # read one pixel to the left
         np.testing.assert_allclose(shifted[:, :, 1:], img[:, :, :-1])
         assert not shifted[:, :, 0].any()
+
+
+@given(st.integers(1, 40), st.integers(1, 40), st.integers(1, 40), st.booleans(), st.integers(0, 10**6))
+def test_matmul(m, k, n, transposed, seed):
+    a = rand(seed, (m, k))
+    b = rand(seed + 1, (n, k)).T if transposed else rand(seed + 1, (k, n))  # as the weight gradients
+    np.testing.assert_allclose(fast.matmul(a, b), reference.matmul(a, b), rtol=1e-5, atol=1e-5)
+
+
+@given(st.lists(st.integers(1, 9), min_size=1, max_size=3), st.integers(1, 5), st.sampled_from([0.0, 0.01]),
+       st.integers(0, 10**6))
+def test_adam_update(shape, t, weight_decay, seed):
+    p, g = rand(seed, shape), rand(seed + 1, shape)
+    m, v = rand(seed + 2, shape) * 0.1, np.abs(rand(seed + 3, shape)) * 0.01
+    b1, b2 = 0.9, 0.999
+    args = (1e-3 / (1 - b1 ** t), b1, b2, 1 / (1 - b2 ** t), 1e-8, weight_decay)
+    ours = [a.copy() for a in (p, g, m, v)]
+    fast.adam_update(*ours, *args)
+    reference.adam_update(p, g, m, v, *args)
+    for a, r in zip(ours, (p, g, m, v)):
+        assert a.dtype == np.float32
+        np.testing.assert_allclose(a, r, rtol=1e-5, atol=1e-6)
+
+
+def test_pieces_cover_every_item_once():
+    seen = np.zeros(1000, int)
+
+    def mark(lo, hi):
+        seen[lo:hi] += 1
+
+    for n in (1, 2, 7, 1000):
+        seen[:] = 0
+        tc.backend.run_pieces(mark, tc.backend.split(n, n))
+        assert (seen[:n] == 1).all() and not seen[n:].any()
+
+
+def test_errors_in_a_piece_reach_the_caller():
+    def fail(lo, hi):
+        raise ValueError(f"piece {lo}")
+
+    with pytest.raises(ValueError, match="piece"):
+        tc.backend.run_pieces(fail, tc.backend.split(100, 100))
+
+
+def test_blas_setting_is_restored():
+    from threadpoolctl import threadpool_info
+
+    before = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    a = rand(0, (300, 300))
+    fast.matmul(a, a)
+    assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before
+
+
+def test_thread_count_is_checked():
+    for bad in (0, -1, 2.5, True, "2"):
+        with pytest.raises(ValueError, match="threads"):
+            tc.set_threads(bad)

@@ -6,7 +6,7 @@
     loss, dlogits = tc.softmax_cross_entropy(model.forward(x), labels)
     model.backward(dlogits); opt.step(); opt.zero_grad()
 """
-from .backend import get_backend, set_backend
+from .backend import get_backend, get_threads, set_backend, set_threads
 from .data import fetch, load_mnist, read_idx, write_idx
 from .gradcheck import gradcheck, numerical_grad, rel_error
 from .layers import (BatchNorm1D, BatchNorm2D, Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D,
@@ -27,7 +27,7 @@ __all__ = [
     "Sequential", "Layer", "Conv2D", "MaxPool2D", "Dense", "ReLU", "Flatten", "Dropout",
     "BatchNorm1D", "BatchNorm2D", "Residual", "ShapeError",
     "softmax", "softmax_cross_entropy", "SGD", "Adam",
-    "load", "ModelFileError", "seed", "set_backend", "get_backend",
+    "load", "ModelFileError", "seed", "set_backend", "get_backend", "set_threads", "get_threads",
     "gradcheck", "numerical_grad", "rel_error",
     "load_mnist", "fetch", "read_idx", "write_idx",
     "read_digit", "Reading", "read_number", "NumberReading", "personalize", "PersonalizeError", "Profile", "ProfileError", "default_profile_dir",

@@ -1,20 +1,59 @@
 """Numba twins of `reference`: the same functions, signatures and results, written as loops.
 
-Single-threaded on purpose: NumPy's BLAS already runs the matrix products on every core,
-and a second thread pool beside it was measured slower on 2 cores (see backend.py).
+Each loop kernel works on a range of images (or channels, or elements) and releases the GIL,
+so a wrapper can hand disjoint ranges to tinycnn's thread pool; the matrix products are cut
+the same way and run with BLAS held at one thread. backend.py holds the thread policy (how
+many threads, and when a job is big enough to split) and the measurements behind it.
 """
 import numba
 import numpy as np
 
+from .. import backend
+from ..backend import blas_single, run_pieces, split
 from .reference import out_size
 
-jit = numba.njit(cache=True)
+jit = numba.njit(cache=True, nogil=True)
 # Reductions may be reordered (vectorised) where the order of a sum does not matter.
-jit_reduce = numba.njit(cache=True, fastmath={"reassoc", "contract", "nsz"})
+jit_reduce = numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz"})
+
+
+def matmul(a, b):
+    """a: (M, K) @ b: (K, N) -> (M, N) float32, in pieces on tinycnn's threads with BLAS at one thread.
+
+    Cut along N (columns), M (rows) or, when both are small beside K, along K with the pieces'
+    products summed (the weight gradients: (F, N*Ho*Wo) @ (N*Ho*Wo, C*k*k))."""
+    M, K = a.shape
+    N = b.shape[1]
+    flops = 2.0 * M * N * K
+    dtype = np.result_type(a, b)
+    with blas_single():
+        if max(M, N) * 4 >= K:  # cut the output into blocks of columns (or rows)
+            along_n = N >= M
+            bounds = split(N if along_n else M, flops, backend.MIN_PARALLEL_FLOPS)
+            if len(bounds) == 2:
+                return a @ b
+            out = np.empty((M, N), dtype=dtype)
+            if along_n:
+                run_pieces(lambda lo, hi: np.matmul(a, b[:, lo:hi], out=out[:, lo:hi]), bounds)
+            else:
+                run_pieces(lambda lo, hi: np.matmul(a[lo:hi], b, out=out[lo:hi]), bounds)
+            return out
+        bounds = split(K, flops, backend.MIN_PARALLEL_FLOPS)
+        if len(bounds) == 2:
+            return a @ b
+        parts = np.empty((len(bounds) - 1, M, N), dtype=dtype)
+        run_pieces(lambda lo, hi: np.matmul(a[:, lo:hi], b[lo:hi], out=parts[bounds.index(lo)]), bounds)
+        return parts.sum(axis=0)
+
+
+def _in_pieces(kernel, n, work, *args):
+    """kernel(*args, lo, hi) over [lo, hi) ranges of n items (images, channels or elements) on the pool;
+    `work` (elements touched) decides whether splitting pays (backend.split)."""
+    run_pieces(lambda lo, hi: kernel(*args, lo, hi), split(n, work))
 
 
 @jit
-def _im2col(x, kh, kw, stride, pad, Ho, Wo, cols):
+def _im2col(x, kh, kw, stride, pad, Ho, Wo, cols, n0, n1):
     # One branch per element measured ~3x faster here than splitting each row into
     # precomputed valid/padding spans: LLVM turns this form into a select.
     N, C, H, W = x.shape
@@ -22,7 +61,7 @@ def _im2col(x, kh, kw, stride, pad, Ho, Wo, cols):
         for i in range(kh):
             for j in range(kw):
                 row = cols[(c * kh + i) * kw + j]
-                for n in range(N):
+                for n in range(n0, n1):
                     for y in range(Ho):
                         base = (n * Ho + y) * Wo
                         iy = y * stride + i - pad
@@ -39,18 +78,18 @@ def im2col(x, kh, kw, stride, pad):
     N, C, H, W = x.shape
     Ho, Wo = out_size(H, kh, stride, pad), out_size(W, kw, stride, pad)
     cols = np.empty((C * kh * kw, N * Ho * Wo), dtype=x.dtype)
-    _im2col(np.ascontiguousarray(x), kh, kw, stride, pad, Ho, Wo, cols)
+    _in_pieces(_im2col, N, cols.size, np.ascontiguousarray(x), kh, kw, stride, pad, Ho, Wo, cols)
     return cols
 
 
 @jit
-def _col2im(cols, kh, kw, stride, pad, Ho, Wo, dx):
+def _col2im(cols, kh, kw, stride, pad, Ho, Wo, dx, n0, n1):
     N, C, H, W = dx.shape
     for c in range(C):
         for i in range(kh):
             for j in range(kw):
                 row = cols[(c * kh + i) * kw + j]
-                for n in range(N):
+                for n in range(n0, n1):
                     for y in range(Ho):
                         iy = y * stride + i - pad
                         if iy < 0 or iy >= H:
@@ -67,14 +106,14 @@ def col2im(cols, x_shape, kh, kw, stride, pad):
     N, C, H, W = x_shape
     Ho, Wo = out_size(H, kh, stride, pad), out_size(W, kw, stride, pad)
     dx = np.zeros(x_shape, dtype=cols.dtype)
-    _col2im(np.ascontiguousarray(cols), kh, kw, stride, pad, Ho, Wo, dx)
+    _in_pieces(_col2im, N, cols.size, np.ascontiguousarray(cols), kh, kw, stride, pad, Ho, Wo, dx)
     return dx
 
 
 @jit
-def _maxpool_forward(x, k, stride, out, arg):
+def _maxpool_forward(x, k, stride, out, arg, n0, n1):
     N, C, Ho, Wo = out.shape
-    for n in range(N):
+    for n in range(n0, n1):
         for c in range(C):
             for y in range(Ho):
                 for xo in range(Wo):
@@ -101,9 +140,9 @@ def _max4(a, b, c, d):
 
 
 @jit
-def _maxpool2x2_forward(x, out, arg):
+def _maxpool2x2_forward(x, out, arg, p0, p1):
     P, Ho, Wo = out.shape
-    for p in range(P):
+    for p in range(p0, p1):
         for y in range(Ho):
             r0, r1, o, g = x[p, 2 * y], x[p, 2 * y + 1], out[p, y], arg[p, y]
             for xo in range(Wo):
@@ -117,17 +156,18 @@ def maxpool_forward(x, k, stride):
     out = np.empty((N, C, Ho, Wo), dtype=x.dtype)
     arg = np.empty((N, C, Ho, Wo), dtype=np.uint8)
     x = np.ascontiguousarray(x)
-    if k == 2 and stride == 2:
-        _maxpool2x2_forward(x.reshape(N * C, H, W), out.reshape(N * C, Ho, Wo), arg.reshape(N * C, Ho, Wo))
+    if k == 2 and stride == 2:  # over planes (image, channel)
+        _in_pieces(_maxpool2x2_forward, N * C, x.size, x.reshape(N * C, H, W),
+                  out.reshape(N * C, Ho, Wo), arg.reshape(N * C, Ho, Wo))
     else:
-        _maxpool_forward(x, k, stride, out, arg)
+        _in_pieces(_maxpool_forward, N, x.size, x, k, stride, out, arg)
     return out, arg
 
 
 @jit
-def _maxpool_backward(dout, arg, k, stride, dx):
+def _maxpool_backward(dout, arg, k, stride, dx, n0, n1):
     N, C, Ho, Wo = dout.shape
-    for n in range(N):
+    for n in range(n0, n1):
         for c in range(C):
             for y in range(Ho):
                 for xo in range(Wo):
@@ -138,13 +178,13 @@ def _maxpool_backward(dout, arg, k, stride, dx):
 def maxpool_backward(dout, arg, x_shape, k, stride):
     """dout, arg: (N, C, Ho, Wo) -> dx: x_shape; see reference.maxpool_backward."""
     dx = np.zeros(x_shape, dtype=dout.dtype)
-    _maxpool_backward(np.ascontiguousarray(dout), arg, k, stride, dx)
+    _in_pieces(_maxpool_backward, dout.shape[0], dx.size, np.ascontiguousarray(dout), arg, k, stride, dx)
     return dx
 
 
 @jit
-def _relu_forward(x, y):
-    for i in range(x.size):
+def _relu_forward(x, y, lo, hi):
+    for i in range(lo, hi):
         y[i] = x[i] if x[i] > 0 else 0
 
 
@@ -152,13 +192,13 @@ def relu_forward(x):
     """x: any shape -> max(x, 0), same shape."""
     x = np.ascontiguousarray(x)
     y = np.empty_like(x)
-    _relu_forward(x.reshape(-1), y.reshape(-1))
+    _in_pieces(_relu_forward, x.size, x.size, x.reshape(-1), y.reshape(-1))
     return y
 
 
 @jit
-def _relu_backward(dy, y, dx):
-    for i in range(dy.size):
+def _relu_backward(dy, y, dx, lo, hi):
+    for i in range(lo, hi):
         dx[i] = dy[i] if y[i] > 0 else 0
 
 
@@ -166,14 +206,14 @@ def relu_backward(dy, y):
     """dy, y: the same shape -> dy where y > 0, else 0."""
     dy, y = np.ascontiguousarray(dy), np.ascontiguousarray(y)
     dx = np.empty_like(dy)
-    _relu_backward(dy.reshape(-1), y.reshape(-1), dx.reshape(-1))
+    _in_pieces(_relu_backward, dy.size, dy.size, dy.reshape(-1), y.reshape(-1), dx.reshape(-1))
     return dx
 
 
 @jit
-def _warp(images, src_y, src_x, out):
+def _warp(images, src_y, src_x, out, n0, n1):
     N, H, W = images.shape
-    for n in range(N):
+    for n in range(n0, n1):
         for y in range(H):
             for x in range(W):
                 sy, sx = src_y[n, y, x], src_x[n, y, x]
@@ -194,15 +234,16 @@ def _warp(images, src_y, src_x, out):
 def warp(images, src_y, src_x):
     """images, src_y, src_x: (N, H, W) -> (N, H, W); see reference.warp."""
     out = np.empty_like(images)
-    _warp(np.ascontiguousarray(images), np.ascontiguousarray(src_y), np.ascontiguousarray(src_x), out)
+    _in_pieces(_warp, images.shape[0], 8 * images.size, np.ascontiguousarray(images),
+              np.ascontiguousarray(src_y), np.ascontiguousarray(src_x), out)
     return out
 
 
 @jit_reduce
-def _batchnorm_forward(x, gamma, beta, eps, y, xhat, mean, var):
+def _batchnorm_forward(x, gamma, beta, eps, y, xhat, mean, var, c0, c1):
     N, C, L = x.shape
     m = N * L
-    for c in range(C):
+    for c in range(c0, c1):
         s = 0.0
         for n in range(N):
             for i in range(L):
@@ -225,19 +266,20 @@ def _batchnorm_forward(x, gamma, beta, eps, y, xhat, mean, var):
 
 
 def batchnorm_forward(x, gamma, beta, eps):
-    """x: (N, C, L) -> y, xhat: (N, C, L), mean, var: (C,); see reference.batchnorm_forward."""
+    """x: (N, C, L) -> y, xhat: (N, C, L), mean, var: (C,); see reference.batchnorm_forward.
+    Split over channels: each channel's statistics are its own."""
     x = np.ascontiguousarray(x)
     y, xhat = np.empty_like(x), np.empty_like(x)
     mean, var = np.empty(x.shape[1], x.dtype), np.empty(x.shape[1], x.dtype)
-    _batchnorm_forward(x, gamma, beta, eps, y, xhat, mean, var)
+    _in_pieces(_batchnorm_forward, x.shape[1], 3 * x.size, x, gamma, beta, eps, y, xhat, mean, var)
     return y, xhat, mean, var
 
 
 @jit_reduce
-def _batchnorm_backward(dy, xhat, gamma, inv_std, dx, dgamma, dbeta):
+def _batchnorm_backward(dy, xhat, gamma, inv_std, dx, dgamma, dbeta, c0, c1):
     N, C, L = dy.shape
     m = N * L
-    for c in range(C):
+    for c in range(c0, c1):
         sb, sg = 0.0, 0.0
         for n in range(N):
             for i in range(L):
@@ -252,22 +294,22 @@ def _batchnorm_backward(dy, xhat, gamma, inv_std, dx, dgamma, dbeta):
 
 
 def batchnorm_backward(dy, xhat, gamma, inv_std):
-    """dy, xhat: (N, C, L) -> dx, dgamma, dbeta; see reference.batchnorm_backward."""
+    """dy, xhat: (N, C, L) -> dx, dgamma, dbeta; see reference.batchnorm_backward. Split over channels."""
     dy = np.ascontiguousarray(dy)
     dx = np.empty_like(dy)
     dgamma, dbeta = np.empty(dy.shape[1], dy.dtype), np.empty(dy.shape[1], dy.dtype)
-    _batchnorm_backward(dy, xhat, gamma, inv_std, dx, dgamma, dbeta)
+    _in_pieces(_batchnorm_backward, dy.shape[1], 2 * dy.size, dy, xhat, gamma, inv_std, dx, dgamma, dbeta)
     return dx, dgamma, dbeta
 
 
 @jit
-def _conv_relu_pool2_forward(out, b, N, Ho, Wo, y, arg):
+def _conv_relu_pool2_forward(out, b, Ho, Wo, y, arg, n0, n1):
     # Image by image, channel by channel, over row views of `out`, with a float32 zero: the
     # first version (flat offsets, a plain 0 that made the select float64) took 6x longer.
     F = out.shape[0]
     Hp, Wp = Ho // 2, Wo // 2
     zero = np.float32(0)
-    for n in range(N):
+    for n in range(n0, n1):
         base = n * Ho * Wo
         for f in range(F):
             bias = b[f]
@@ -288,14 +330,14 @@ def conv_relu_pool2_forward(out, b, N, Ho, Wo):
     F = out.shape[0]
     y = np.empty((N, F, Ho // 2, Wo // 2), dtype=out.dtype)
     arg = np.empty(y.shape, dtype=np.uint8)
-    _conv_relu_pool2_forward(np.ascontiguousarray(out), b, N, Ho, Wo, y, arg)
+    _in_pieces(_conv_relu_pool2_forward, N, out.size, np.ascontiguousarray(out), b, Ho, Wo, y, arg)
     return y, arg
 
 
 @jit
-def _conv_relu_pool2_backward(dy, arg, Ho, Wo, dout, db):
+def _conv_relu_pool2_backward(dy, arg, Ho, Wo, dout, db_per_image, n0, n1):
     N, F, Hp, Wp = dy.shape
-    for n in range(N):
+    for n in range(n0, n1):
         base = n * Ho * Wo
         for f in range(F):
             row, g, a = dout[f], dy[n, f], arg[n, f]
@@ -306,27 +348,31 @@ def _conv_relu_pool2_backward(dy, arg, Ho, Wo, dout, db):
                     if w != 255:
                         row[base + (2 * yp + w // 2) * Wo + 2 * xp + w % 2] = g[yp, xp]
                         s += g[yp, xp]
-            db[f] += s
+            db_per_image[n, f] = s
 
 
 def conv_relu_pool2_backward(dy, arg, Ho, Wo):
     """dy, arg: (N, F, Ho//2, Wo//2) -> dout: (F, N*Ho*Wo), db: (F,); see reference.conv_relu_pool2_backward."""
     N, F = dy.shape[:2]
     dout = np.zeros((F, N * Ho * Wo), dtype=dy.dtype)
-    db = np.zeros(F, dtype=dy.dtype)
-    _conv_relu_pool2_backward(np.ascontiguousarray(dy), arg, Ho, Wo, dout, db)
-    return dout, db
+    db_per_image = np.empty((N, F), dtype=dy.dtype)  # summed after, so pieces never share a total
+    _in_pieces(_conv_relu_pool2_backward, N, dout.size, np.ascontiguousarray(dy), arg, Ho, Wo, dout, db_per_image)
+    return dout, db_per_image.sum(axis=0)
 
 
 @jit
-def _adam_update(p, g, m, v, step, b1, b2, c2, eps, weight_decay):
-    for i in range(p.size):
+def _adam_update(p, g, m, v, step, b1, b2, c2, eps, weight_decay, lo, hi):
+    # float32 throughout (the scalars arrive as float32), so LLVM vectorises the loop.
+    one = np.float32(1)
+    for i in range(lo, hi):
         gi = g[i] + weight_decay * p[i]
-        m[i] = b1 * m[i] + (1 - b1) * gi
-        v[i] = b2 * v[i] + (1 - b2) * gi * gi
+        m[i] = b1 * m[i] + (one - b1) * gi
+        v[i] = b2 * v[i] + (one - b2) * gi * gi
         p[i] -= step * m[i] / (np.sqrt(v[i] * c2) + eps)
 
 
 def adam_update(p, g, m, v, step, b1, b2, c2, eps, weight_decay):
-    """One Adam step in place; see reference.adam_update."""
-    _adam_update(p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), step, b1, b2, c2, eps, weight_decay)
+    """One Adam step in place, in float32, split over the parameters; see reference.adam_update."""
+    f = np.float32
+    _in_pieces(_adam_update, p.size, 4 * p.size, p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1),
+              f(step), f(b1), f(b2), f(c2), f(eps), f(weight_decay))

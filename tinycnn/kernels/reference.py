@@ -13,6 +13,11 @@ def out_size(size, k, stride, pad):
     return (size + 2 * pad - k) // stride + 1
 
 
+def matmul(a, b):
+    """a: (M, K) @ b: (K, N) -> (M, N): every convolution and dense layer is one of these."""
+    return a @ b
+
+
 def im2col(x, kh, kw, stride, pad):
     """Unfold every receptive field of x into a column.
 
@@ -159,6 +164,7 @@ def adam_update(p, g, m, v, step, b1, b2, c2, eps, weight_decay):
 
     g' = g + weight_decay * p;  m = b1 m + (1 - b1) g';  v = b2 v + (1 - b2) g'^2;
     p -= step * m / (sqrt(v * c2) + eps)
+    Computed in float32 (NumPy keeps float32 arrays float32 beside Python floats).
     """
     g = g + weight_decay * p if weight_decay else g
     m *= b1

@@ -61,7 +61,7 @@ class Conv2D(Layer):
         self.x_shape = x.shape
         self.out_hw = (out_size(x.shape[2], k, s, p), out_size(x.shape[3], k, s, p))
         self.cols = kernels().im2col(x, k, k, s, p)                      # (C*k*k, N*Ho*Wo)
-        return self.params["W"].reshape(self.c_out, -1) @ self.cols       # (F, N*Ho*Wo)
+        return kernels().matmul(self.params["W"].reshape(self.c_out, -1), self.cols)  # (F, N*Ho*Wo)
 
     def backward(self, dy, need_dx=True):
         F = self.c_out
@@ -70,9 +70,9 @@ class Conv2D(Layer):
 
     def backward_columns(self, dy2, db, need_dx=True):
         """Backward from the gradient in the matrix product's layout, dy2: (F, N*Ho*Wo), and db: (F,)."""
-        self.grads["W"] += (dy2 @ self.cols.T).reshape(self.params["W"].shape)
+        self.grads["W"] += kernels().matmul(dy2, self.cols.T).reshape(self.params["W"].shape)
         self.grads["b"] += db
         if not need_dx:
             return None
-        dcols = self.params["W"].reshape(self.c_out, -1).T @ dy2           # (C*k*k, N*Ho*Wo)
+        dcols = kernels().matmul(self.params["W"].reshape(self.c_out, -1).T, dy2)  # (C*k*k, N*Ho*Wo)
         return kernels().col2im(dcols, self.x_shape, self.k, self.k, self.stride, self.padding)

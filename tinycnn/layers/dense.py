@@ -1,6 +1,7 @@
 """Dense (fully connected) layer."""
 import numpy as np
 
+from ..backend import kernels
 from .base import Layer, he_normal
 
 
@@ -30,9 +31,9 @@ class Dense(Layer):
     def forward(self, x):
         self._expect(x, x.ndim == 2 and x.shape[1] == self.n_in, f"(N, {self.n_in})")
         self.x = x
-        return x @ self.params["W"] + self.params["b"]
+        return kernels().matmul(x, self.params["W"]) + self.params["b"]
 
     def backward(self, dy, need_dx=True):
-        self.grads["W"] += self.x.T @ dy
+        self.grads["W"] += kernels().matmul(self.x.T, dy)
         self.grads["b"] += dy.sum(axis=0)
-        return dy @ self.params["W"].T if need_dx else None
+        return kernels().matmul(dy, self.params["W"].T) if need_dx else None
