@@ -13,6 +13,7 @@ from .layers import (BatchNorm1D, BatchNorm2D, Conv2D, Dense, Dropout, Flatten, 
                      ReLU, Residual, ShapeError)
 from .losses import softmax, softmax_cross_entropy
 from .model import ModelFileError, Sequential, load
+from .modelfile import check_digit_reader
 from .optim import SGD, Adam
 from .preprocess import DigitImageError, is_blank, preprocess_digit, read_digit_image
 from .pretrained import pretrained, pretrained_path
@@ -23,7 +24,7 @@ __all__ = [
     "Sequential", "Layer", "Conv2D", "MaxPool2D", "Dense", "ReLU", "Flatten", "Dropout",
     "BatchNorm1D", "BatchNorm2D", "Residual", "ShapeError",
     "softmax", "softmax_cross_entropy", "SGD", "Adam",
-    "load", "ModelFileError", "seed", "set_backend", "get_backend",
+    "load", "ModelFileError", "check_digit_reader", "seed", "set_backend", "get_backend",
     "gradcheck", "numerical_grad", "rel_error",
     "load_mnist", "fetch", "read_idx", "write_idx",
     "preprocess_digit", "read_digit_image", "is_blank", "DigitImageError", "pretrained", "pretrained_path", "ARCHITECTURES",
