@@ -15,7 +15,8 @@ from .losses import softmax, softmax_cross_entropy
 from .model import ModelFileError, Sequential, load
 from .modelfile import check_digit_reader
 from .optim import SGD, Adam
-from .preprocess import DigitImageError, is_blank, preprocess_digit, read_digit_image
+from .images import DigitImageError, read_digit_image
+from .preprocess import is_blank, preprocess_digit
 from .pretrained import pretrained, pretrained_path
 from .random import seed
 from .architectures import ARCHITECTURES
