@@ -43,7 +43,7 @@ def stamp_segment(img, p0, p1, radius, erase=False):
     return (x0, y0, x1, y1)
 
 
-SNAPSHOT_EVERY = 8
+SNAPSHOT_EVERY = 4
 
 
 class Canvas:
