@@ -431,3 +431,30 @@ def test_too_large_to_decode_and_not_a_file(tmp_path, monkeypatch):
         tc.read_digit_image(tmp_path / "pipe.png")
     with pytest.raises(tc.DigitImageError, match="a directory"):
         tc.read_digit_image(tmp_path)
+
+
+def test_custom_layer_types_need_scalar_options_and_are_counted_once_built(tmp_path, monkeypatch):
+    class Scale(tc.Layer):
+        def __init__(self, n=1, label="x"):
+            super().__init__()
+            self.n, self.label = n, label
+            self.add_param("s", np.ones(n, np.float32))
+
+        def config(self):
+            return dict(n=self.n, label=self.label)
+
+        def forward(self, x):
+            return x * self.params["s"][0]
+
+    monkeypatch.setitem(tc.layers.LAYER_TYPES, "Scale", Scale)
+    monkeypatch.setattr(tc.modelfile, "MAX_PARAMETERS", 1000)  # (a real overflow would allocate 200 MB)
+    model = tc.Sequential(Scale(3, "three"), tc.Flatten())
+    model.save(tmp_path / "ok.npz")
+    assert repr(tc.load(tmp_path / "ok.npz")) == repr(model)
+    for config, match in [({"n": [1, 2]}, "must be a number, a short string"),
+                          ({"n": -1}, "cannot build Scale"),
+                          ({"n": 2000}, "past 1,000 parameters"),
+                          ({"m": 1}, "cannot build Scale")]:
+        path = write_npz(tmp_path / "c.npz", {"__architecture__": arch([{"type": "Scale", "config": config}])})
+        with pytest.raises(tc.ModelFileError, match=match):
+            tc.load(path)
