@@ -406,6 +406,7 @@ class PadApp:
         self.text("Preprocessing stages   S: back", (x, y), 18, DIM, width=w, min_size=14)
         if side < 12:
             return
+        label_size = min(self.fit(label, 16, side + gap, 12)[1] for _, label in names)  # one size for all
         for i, (key, label) in enumerate(names):
             a = self.stages[key]
             box = pygame.Rect(x + i * (side + gap), y + 18, side, side)
@@ -416,7 +417,7 @@ class PadApp:
             self.screen.blit(self.gray_surface(a, size), (box.x + (side - size[0]) // 2,
                                                           box.y + (side - size[1]) // 2))
             pygame.draw.rect(self.screen, DIM, box, 1)
-            self.text(label, (box.centerx, box.bottom + 2), 16, DIM, "midtop", width=side + gap, min_size=12)
+            self.text(label, (box.centerx, box.bottom + 2), label_size, DIM, "midtop", width=side + gap)
 
     def draw_help(self):
         w, h = self.screen.get_size()
