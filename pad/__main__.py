@@ -3,10 +3,14 @@ python -m pad --predict FILE [FILE ...]      (no window: print the top-3 for eac
 python -m pad --number --predict FILE ...    (print the number in each picture)
 
 --predict reads a picture as a number when --number is given or when its ink is more than
-NUMBER_ASPECT times as wide as it is tall (one digit never is); otherwise as one digit."""
+NUMBER_ASPECT times as wide as it is tall (one digit never is); otherwise as one digit.
+
+Every mistake (a missing or damaged file, a model that does not read digits, a log that cannot
+be written) is one line on stderr and exit status 1, found before the window opens."""
 import argparse
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -15,14 +19,48 @@ import tinycnn as tc
 NUMBER_ASPECT = 1.5
 
 
+class UsageError(Exception):
+    """A mistake on the command line, said in one line."""
+
+
 def load_model(path):
-    """The model at `path`, or the shipped one; exits with one clear message if it cannot be read."""
+    """The model at `path`, or the shipped one, checked to read (1, 28, 28) digits."""
     try:
-        return tc.load(path) if path else tc.pretrained()
+        model = tc.load(path) if path else tc.pretrained()
+        tc.check_digit_reader(model, str(path or tc.pretrained_path()))
     except FileNotFoundError:
-        sys.exit(f"error: model file not found: {path or tc.pretrained_path()}")
+        raise UsageError(f"model file not found: {path or tc.pretrained_path()}") from None
     except tc.ModelFileError as e:
-        sys.exit(f"error: cannot use model: {e}")
+        raise UsageError(f"cannot use model: {e}") from None
+    return model
+
+
+def check_log(path):
+    """Refuse a --log that cannot be appended to (a directory, a missing folder, no permission)."""
+    p = Path(path)
+    if p.is_dir():
+        raise UsageError(f"--log {path} is a directory; give a file name, such as {p / 'events.jsonl'}")
+    if not p.parent.is_dir():
+        raise UsageError(f"--log {path}: the folder {p.parent} does not exist")
+    if p.exists() and not p.is_file():
+        raise UsageError(f"--log {path} is not a regular file")
+    try:
+        with open(p, "a"):
+            pass
+    except OSError as e:
+        raise UsageError(f"--log {path}: cannot write it ({e.strerror or e})") from None
+
+
+def parse_size(text):
+    from .app import MIN_SIZE
+
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise UsageError(f"--size must look like 900x600, got {text!r}") from None
+    if w < MIN_SIZE[0] or h < MIN_SIZE[1] or max(w, h) > 16384:
+        raise UsageError(f"--size {text}: the window must be at least {MIN_SIZE[0]}x{MIN_SIZE[1]} (and at most 16384)")
+    return w, h
 
 
 def looks_like_a_number(image):
@@ -49,7 +87,7 @@ def predict_files(model, paths, number=False):
         try:
             image = tc.read_digit_image(path)
         except tc.DigitImageError as e:
-            print(f"{path}: error: {e}", file=sys.stderr)
+            print(f"error: {e}", file=sys.stderr)
             status = 1
             continue
         if number or looks_like_a_number(image):
@@ -76,19 +114,31 @@ def main(argv=None):
     p.add_argument("--number", action="store_true",
                    help="number mode: a wide canvas read as a number; with --predict, read each image as a number")
     args = p.parse_args(argv)
-    model = load_model(args.model)
-    if args.predict:
-        return predict_files(model, args.predict, args.number)
     try:
-        size = tuple(int(v) for v in args.size.lower().split("x"))
-        assert len(size) == 2 and min(size) > 0
-    except (ValueError, AssertionError):
-        p.error(f"--size must look like 900x600, got {args.size!r}")
-    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-    from .app import PadApp
+        model = load_model(args.model)
+        if args.predict:
+            return predict_files(model, args.predict, args.number)
+        os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+        size = parse_size(args.size)
+        if args.log:
+            check_log(args.log)
+        if args.image:
+            try:
+                tc.read_digit_image(args.image)
+            except tc.DigitImageError as e:
+                raise UsageError(str(e)) from None
+        import pygame
 
-    app = PadApp(model, size=size, log_path=args.log, image=args.image, number=args.number,
-                 profile=args.profile or tc.default_profile_dir(), model_path=args.model)
+        from .app import PadApp
+
+        try:
+            app = PadApp(model, size=size, log_path=args.log, image=args.image, number=args.number,
+                         profile=args.profile or tc.default_profile_dir(), model_path=args.model)
+        except pygame.error as e:
+            raise UsageError(f"cannot open a window ({e})") from None
+    except UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     print(f"READY window {size[0]}x{size[1]} canvas {tuple(app.rect)}", flush=True)
     app.run()
     return 0

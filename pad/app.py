@@ -4,6 +4,7 @@ PadApp owns the state (canvas, prediction, layout) and reacts to pygame events i
 `frame` runs one frame (events, prediction if the drawing changed, drawing). The main loop is
 just `while app.running: app.frame()`, and tests drive the same code by posting events.
 """
+import contextlib
 import json
 import os
 import time
@@ -25,6 +26,8 @@ DIM = (140, 145, 160)
 BAR = (70, 120, 200)
 WIN = (255, 170, 40)
 WARN = (240, 90, 80)
+MIN_SIZE = (420, 300)  # below this the panel cannot show ten readable bars
+STATUS_H = 40          # the status bar at the bottom: two lines of small text
 CANVAS_PIXELS = 560     # the off-screen drawing's resolution, whatever the window size
 HINT = "Draw a digit.  Right button: erase   Ctrl+Z/Y: undo/redo   C: clear   [ ]: brush   H: help"
 HELP = [
@@ -38,7 +41,7 @@ HELP = [
     ("H or F1", "this help"),
     ("Drop an image file", "read a photo or scan of a digit"),
     *PERSONAL_HELP,
-    ("Esc", "quit"),
+    ("Esc", "close this help, or quit"),
 ]
 
 
@@ -69,6 +72,7 @@ class PadApp:
         self.drawing_ms = deque(maxlen=2000)  # the same, for frames in which the pen moved
         self.clock = pygame.time.Clock()
         self.fonts, self.texts = {}, {}
+        self.log_path = log_path
         self.log = open(log_path, "a", buffering=1) if log_path else None
         self.numbers = self.number_mode_state = self.square_canvas = None  # number mode: pad/numbers.py
         self.layout(self.screen.get_size())
@@ -81,17 +85,25 @@ class PadApp:
 
     # -- layout and coordinates ----------------------------------------------------------
     def layout(self, size):
-        """Place the canvas (a square on the left) and the panel (right) for a window of `size`."""
-        self.canvas_surface, self.dirty = None, True
+        """Place the canvas (a square) and the panel for a window of `size`: side by side in a
+        wide window, the panel below the canvas in a tall one; the status bar along the bottom."""
+        w, h = max(size[0], MIN_SIZE[0]), max(size[1], MIN_SIZE[1])
+        m = 16 if min(w, h) >= 500 else 10
+        bottom = h - STATUS_H  # where the status bar starts
+        if bottom > 1.2 * w:   # tall: canvas on top, full width; the panel below it
+            side = int(min(w - 2 * m, 0.6 * (bottom - 3 * m)))
+            self.rect = pygame.Rect((w - side) // 2, m, side, side)
+            self.panel = pygame.Rect(m, self.rect.bottom + m, w - 2 * m, bottom - self.rect.bottom - m)
+        else:
+            side = int(min(bottom - m, w * 0.55 - 2 * m))
+            self.rect = pygame.Rect(m, m, side, side)
+            px = self.rect.right + m
+            self.panel = pygame.Rect(px, m, w - px - m, bottom - m)
+        self.status = pygame.Rect(m, bottom, w - 2 * m, STATUS_H - 4)
+        self.canvas_surface = None
+        self.dirty = True
         if self.numbers is not None:
-            self.numbers.layout(size)
-            return
-        w, h = max(size[0], 320), max(size[1], 240)
-        m = 16
-        side = int(max(120, min(h - 2 * m - 26, w * 0.6 - 2 * m)))
-        self.rect = pygame.Rect(m, m, side, side)
-        px = self.rect.right + m
-        self.panel = pygame.Rect(px, m, max(w - px - m, 120), h - 2 * m - 26)
+            self.numbers.layout((w, bottom + 26))
 
     def to_canvas(self, pos):
         """Window pixel (x, y) -> canvas pixel (x, y), as floats (may lie outside the canvas)."""
@@ -127,9 +139,10 @@ class PadApp:
         elif t == pygame.KEYDOWN:
             self.key(ev)
         elif t == pygame.VIDEORESIZE:
-            if self.screen.get_size() != tuple(ev.size):
-                self.screen = pygame.display.set_mode(ev.size, pygame.RESIZABLE)
-            self.layout(ev.size)
+            size = (max(ev.size[0], MIN_SIZE[0]), max(ev.size[1], MIN_SIZE[1]))  # smaller is set back
+            if self.screen.get_size() != size:
+                self.screen = pygame.display.set_mode(size, pygame.RESIZABLE)
+            self.layout(size)
         elif t == pygame.WINDOWSIZECHANGED:
             self.layout(self.screen.get_size())
         elif t == pygame.DROPFILE:
@@ -139,7 +152,10 @@ class PadApp:
         ctrl = ev.mod & pygame.KMOD_CTRL
         k, ch = ev.key, getattr(ev, "unicode", "")
         if k == pygame.K_ESCAPE:
-            self.running = False
+            if self.show_help:  # Esc closes what is open before it quits
+                self.show_help, self.dirty = False, True
+            else:
+                self.running = False
         elif ctrl and (k == pygame.K_y or (k == pygame.K_z and ev.mod & pygame.KMOD_SHIFT)):
             if self.canvas.redo():
                 self.changed("redo")
@@ -212,8 +228,11 @@ class PadApp:
         return True
 
     def say(self, text, seconds=5.0, error=True):
+        """Show `text` in the status bar for a while; an error is also logged."""
         self.message, self.message_until, self.message_error = text, time.monotonic() + seconds, error
         self.dirty = True
+        if error:
+            self.emit({"event": "error", "message": text})
 
     # -- prediction ----------------------------------------------------------------------
     def predict(self):
@@ -250,9 +269,20 @@ class PadApp:
         self.emit(record)
 
     def emit(self, record):
-        if self.log is not None:
+        """Append one JSON line to the log. If the log cannot be written (a full disk, a removed
+        drive), say so once and go on without it: the drawing matters more than the log."""
+        if self.log is None:
+            return
+        try:
             self.log.write(json.dumps(record) + "\n")
             self.log.flush()
+        except OSError as e:
+            log, self.log = self.log, None
+            try:
+                log.close()
+            except OSError:
+                pass  # closing flushes what is buffered, and fails the same way
+            self.say(f"Cannot write the log {self.log_path} ({e.strerror or e}); logging stopped", 10.0)
 
     # -- drawing -------------------------------------------------------------------------
     def font(self, size):
@@ -260,7 +290,41 @@ class PadApp:
             self.fonts[size] = pygame.font.Font(None, size)
         return self.fonts[size]
 
-    def text(self, s, pos, size=24, color=TEXT, anchor="topleft"):
+    def fit(self, s, size, width, min_size=None):
+        """(text, font size) that fit in `width` pixels: the font shrunk down to `min_size` if
+        that is enough, else the text shortened with an ellipsis."""
+        for sz in range(size, (min_size or size) - 1, -2):
+            if self.font(sz).size(s)[0] <= width:
+                return s, sz
+        sz = min_size or size
+        lo, hi = 0, len(s)  # the longest prefix that fits with "..." after it
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.font(sz).size(s[:mid].rstrip() + "...")[0] <= width:
+                lo = mid
+            else:
+                hi = mid - 1
+        return (s[:lo].rstrip() + "..." if lo else ""), sz
+
+    def wrap(self, s, size, width, max_lines):
+        """`s` broken at spaces into at most `max_lines` lines of `width` pixels, the last one
+        shortened with an ellipsis if the text does not end there."""
+        lines, words = [], s.split()
+        while words and len(lines) < max_lines:
+            n = 1
+            while n < len(words) and self.font(size).size(" ".join(words[:n + 1]))[0] <= width:
+                n += 1
+            lines.append(" ".join(words[:n]))
+            words = words[n:]
+        if words:
+            lines[-1] = lines[-1] + " " + " ".join(words)
+        return [self.fit(line, size, width)[0] for line in lines]
+
+    def text(self, s, pos, size=24, color=TEXT, anchor="topleft", width=None, min_size=None):
+        """Draw `s`; with `width`, made to fit it (smaller font down to `min_size`, then an ellipsis).
+        Returns the rectangle drawn."""
+        if width is not None:
+            s, size = self.fit(s, size, max(width, 0), min_size)
         key = (s, size, color)
         surf = self.texts.get(key)
         if surf is None:  # rendering text costs more than drawing it: keep what was rendered
@@ -298,59 +362,79 @@ class PadApp:
         if self.numbers is not None:
             self.numbers.draw_panel()
         else:
-            self.draw_panel()
+            self.draw_panel(reserve=self.personal.strip_height())
             self.personal.draw()
-        hint_y = self.screen.get_height() - 12
-        if self.message and time.monotonic() < self.message_until:
-            self.text(self.message, (16, hint_y), 22, WARN if self.message_error else DIM, "midleft")
-        else:
-            hint = numbers.HINT if self.numbers is not None else HINT
-            self.text(hint + f"     brush {int(self.brush)}", (16, hint_y), 20, DIM, "midleft")
+        self.draw_status()
         if self.show_help:
             self.draw_help()
 
-    def draw_panel(self):
+    def draw_status(self):
+        """The message (wrapped onto two lines, shortened if longer) or the hint, in the status bar."""
+        st = self.status
+        if self.message and time.monotonic() < self.message_until:
+            lines, color = self.wrap(self.message, 20, st.w, 2), WARN if self.message_error else DIM
+        else:
+            hint = numbers.HINT if self.numbers is not None else HINT
+            lines, color = self.wrap(hint + f"   brush {int(self.brush)}", 18, st.w, 2), DIM
+        line_h = st.h // 2
+        top = st.bottom - line_h * len(lines)
+        for i, line in enumerate(lines):
+            self.text(line, (st.x, top + i * line_h + line_h // 2), 20 if color == WARN else 18, color, "midleft")
+
+    def draw_panel(self, reserve=0):
+        """The verdict, the top 3, ten bars and what the network sees, sized to fit the panel
+        (less `reserve` pixels at its bottom, kept for the personal strip)."""
         s, p = self.screen, self.panel
         pygame.draw.rect(s, PANEL, p, border_radius=8)
-        x, y, w = p.x + 14, p.y + 12, p.w - 28
+        pad = 12 if p.w >= 220 else 8
+        x, y, w = p.x + pad, p.y + pad, p.w - 2 * pad
         digit, sentence = self.verdict()
-        big = self.text(sentence, (x, y), 34 if digit is not None else 26, WIN if digit is not None else TEXT)
-        y = big.bottom + 6
+        big = self.text(sentence, (x, y), 34 if digit is not None else 26, WIN if digit is not None else TEXT,
+                        width=w, min_size=18)
+        y = big.bottom + 4
         if self.probs is not None:
             top3 = "   ".join(f"{d}: {self.probs[d]:.1%}" for d in np.argsort(-self.probs)[:3])
-            y = self.text("Top 3   " + top3, (x, y), 22, DIM).bottom + 10
-        else:
-            y += 26
-        eye = min(140, max(56, w // 3))
-        bar_h = max(10, min(24, (p.bottom - y - eye - 40) // 10 - 4))
-        label_w = 24
+            self.text("Top 3   " + top3, (x, y), 22, DIM, width=w, min_size=16)
+        y += 22
+        # What is left is shared by the bars and the 28x28 view (caption + square), in that order.
+        room = p.bottom - pad - reserve - y
+        eye = int(min(140, w // 2, room - 18 - 10 * 12))  # bars get at least 12 px a row
+        show_eye = eye >= 40
+        bar_h = max(6, min(24, (room - (eye + 24 if show_eye else 0)) // 10 - 4))
         best = None if self.probs is None else int(np.argmax(self.probs))
+        label_w, pct_w = 20, (52 if w >= 200 else 0)  # no room for the figures: the bar says it
         for d in range(10):
             prob = 0.0 if self.probs is None else float(self.probs[d])
             row_y = y + d * (bar_h + 4)
-            self.text(str(d), (x, row_y + bar_h // 2), 24, WIN if d == best else TEXT, "midleft")
-            full = pygame.Rect(x + label_w, row_y, w - label_w - 64, bar_h)
+            self.text(str(d), (x, row_y + bar_h // 2), min(24, bar_h + 8), WIN if d == best else TEXT, "midleft")
+            full = pygame.Rect(x + label_w, row_y, w - label_w - pct_w, bar_h)
             pygame.draw.rect(s, BG, full, border_radius=3)
             if prob > 0:
                 pygame.draw.rect(s, WIN if d == best else BAR,
                                  (full.x, full.y, max(2, int(full.w * prob)), full.h), border_radius=3)
-            if self.probs is not None:
-                self.text(f"{prob:6.1%}", (full.right + 6, row_y + bar_h // 2), 20, TEXT, "midleft")
-        y += 10 * (bar_h + 4) + 10
+            if self.probs is not None and pct_w:
+                self.text(f"{prob:6.1%}", (full.right + 4, row_y + bar_h // 2), min(20, bar_h + 6), TEXT,
+                          "midleft", width=pct_w - 4)
+        y += 10 * (bar_h + 4) + 4
         if self.show_stages and self.stages is not None:
-            self.draw_stages(x, y, w)
-        else:
-            self.text("What the network sees (28x28)   S: stages", (x, y), 18, DIM)
+            self.draw_stages(x, y, w, p.bottom - pad - y)
+        elif show_eye:
+            self.text("What the network sees (28x28)   S: stages", (x, y), 18, DIM, width=w, min_size=14)
+            eye = min(eye, p.bottom - pad - y - 18)
             pygame.draw.rect(s, DIM, (x - 1, y + 17, eye + 2, eye + 2), 1)
             s.blit(self.gray_surface(self.eye, (eye, eye)), (x, y + 18))
 
-    def draw_stages(self, x, y, w):
+    def draw_stages(self, x, y, w, room):
         names = [("input", "canvas"), ("crop", "crop"), ("fit", "fit 20x20"), ("centred", "centred 28x28")]
-        side = max(40, min(110, (w - 3 * 8) // 4))
-        self.text("Preprocessing stages   S: back", (x, y), 18, DIM)
+        gap = 6
+        side = int(min(110, (w - 3 * gap) // 4, room - 18 - 16))
+        self.text("Preprocessing stages   S: back", (x, y), 18, DIM, width=w, min_size=14)
+        if side < 12:
+            return
+        label_size = min(self.fit(label, 16, side + gap, 12)[1] for _, label in names)  # one size for all
         for i, (key, label) in enumerate(names):
             a = self.stages[key]
-            box = pygame.Rect(x + i * (side + 8), y + 18, side, side)
+            box = pygame.Rect(x + i * (side + gap), y + 18, side, side)
             pygame.draw.rect(self.screen, BG, box)
             h, wd = a.shape
             k = side / max(h, wd)
@@ -358,21 +442,24 @@ class PadApp:
             self.screen.blit(self.gray_surface(a, size), (box.x + (side - size[0]) // 2,
                                                           box.y + (side - size[1]) // 2))
             pygame.draw.rect(self.screen, DIM, box, 1)
-            self.text(label, (box.centerx, box.bottom + 4), 16, DIM, "midtop")
+            self.text(label, (box.centerx, box.bottom + 2), label_size, DIM, "midtop", width=side + gap)
 
     def draw_help(self):
         w, h = self.screen.get_size()
         shade = pygame.Surface((w, h), pygame.SRCALPHA)
         shade.fill((0, 0, 0, 190))
         self.screen.blit(shade, (0, 0))
-        box = pygame.Rect(0, 0, min(560, w - 40), min(60 + 30 * len(HELP), h - 40))
+        box = pygame.Rect(0, 0, min(600, w - 32), min(64 + 30 * len(HELP), h - 32))
         box.center = (w // 2, h // 2)
         pygame.draw.rect(self.screen, PANEL, box, border_radius=10)
-        self.text("Controls", (box.x + 20, box.y + 14), 32, WIN)
+        self.text("Controls", (box.x + 20, box.y + 12), 32, WIN, width=box.w - 40)
+        row = (box.h - 56) // len(HELP)
+        size = max(14, min(24, row))
+        keys_w = int((box.w - 40) * 0.42)
         for i, (keys, what) in enumerate(HELP):
-            yy = box.y + 54 + 30 * i
-            self.text(keys, (box.x + 20, yy), 24)
-            self.text(what, (box.x + 250, yy), 24, DIM)
+            yy = box.y + 50 + row * i
+            self.text(keys, (box.x + 20, yy), size, width=keys_w - 10, min_size=14)
+            self.text(what, (box.x + 20 + keys_w, yy), size, DIM, width=box.w - 40 - keys_w, min_size=14)
 
     # -- the loop --------------------------------------------------------------------------
     def frame(self, fps=60):
@@ -412,6 +499,7 @@ class PadApp:
                        "drawing_p95_ms": round(float(np.percentile(dr, 95)), 3),
                        "drawing_max_ms": round(float(dr.max()), 3)})
         if self.log is not None:
-            self.log.close()
+            with contextlib.suppress(OSError):
+                self.log.close()
             self.log = None
         pygame.quit()

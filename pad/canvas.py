@@ -1,9 +1,13 @@
 """The drawing, kept as a list of actions and rendered off-screen into a float image.
 
-Actions are ink strokes, eraser strokes and pasted images, in canvas pixel coordinates. The
-image is rendered from them at full resolution (never read back from the screen), so undo is
-"drop the last action and render again", and what the model sees does not depend on the window.
+Actions are ink strokes, eraser strokes, clears and pasted images, in canvas pixel coordinates.
+The image is rendered from them at full resolution (never read back from the screen), so what
+the model sees does not depend on the window. Undo is "go back to the last snapshot and apply
+the few actions since": a snapshot of the image is kept every SNAPSHOT_EVERY actions (zlib
+compressed: a drawing is mostly empty), so undo costs the same after 1,000 strokes as after 10.
 """
+import zlib
+
 import numpy as np
 
 from tinycnn import is_blank
@@ -39,6 +43,9 @@ def stamp_segment(img, p0, p1, radius, erase=False):
     return (x0, y0, x1, y1)
 
 
+SNAPSHOT_EVERY = 4
+
+
 class Canvas:
     """A drawing of `size` x `size` pixels (or `size` wide and `height` tall: the wide canvas of
     number mode) with undo/redo of whole actions.
@@ -52,6 +59,7 @@ class Canvas:
         self.array = np.zeros((self.height, self.size), np.float32)
         self.actions, self.undone = [], []
         self.current = None
+        self.snapshots = {0: zlib.compress(self.array.tobytes(), 1)}  # number of actions -> image after them
 
     # -- strokes -------------------------------------------------------------------------
     def begin_stroke(self, point, radius, erase=False):
@@ -77,8 +85,8 @@ class Canvas:
         """Finish the stroke; it becomes one undoable action. Returns True if there was one."""
         if self.current is None:
             return False
-        self.actions.append(self.current)
-        self.current = None
+        stroke, self.current = self.current, None
+        self._push(stroke)  # already drawn, stamp by stamp
         return True
 
     @property
@@ -97,18 +105,14 @@ class Canvas:
         nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
         fitted = np.asarray(Image.fromarray(image.astype(np.float32), mode="F").resize(
             (nw, nh), Image.Resampling.BILINEAR), dtype=np.float32)
-        self.actions.append({"kind": "image", "image": np.clip(fitted, 0, 1)})
-        self.undone.clear()
-        self.render()
+        self._push({"kind": "image", "image": np.clip(fitted, 0, 1)}, apply=True)
 
     def clear(self):
         """Empty the canvas (undoable: the clear is an action too). Returns True if anything changed."""
         self.end_stroke()
         if not self.array.any():
             return False
-        self.actions.append({"kind": "clear"})
-        self.undone.clear()
-        self.render()
+        self._push({"kind": "clear"}, apply=True)
         return True
 
     def undo(self):
@@ -117,6 +121,8 @@ class Canvas:
         if not self.actions:
             return False
         self.undone.append(self.actions.pop())
+        for n in [n for n in self.snapshots if n > len(self.actions)]:
+            del self.snapshots[n]
         self.render()
         return True
 
@@ -124,27 +130,41 @@ class Canvas:
         """Put back the last undone action. Returns True if there was one."""
         if self.drawing or not self.undone:
             return False
-        self.actions.append(self.undone.pop())
-        self.render()
+        undone = self.undone.pop()
+        self._push(undone, apply=True, keep_redo=True)
         return True
 
+    def _push(self, action, apply=False, keep_redo=False):
+        """Append `action` (drawing it first if `apply`); keep a snapshot every SNAPSHOT_EVERY actions."""
+        if apply:
+            self._apply(action)
+        self.actions.append(action)
+        if not keep_redo:
+            self.undone.clear()
+        if len(self.actions) % SNAPSHOT_EVERY == 0:
+            self.snapshots[len(self.actions)] = zlib.compress(self.array.tobytes(), 1)
+
+    def _apply(self, a):
+        """Draw one action on top of the image as it is."""
+        if a["kind"] in ("clear", "image"):
+            self.array[:] = 0
+        if a["kind"] == "image":
+            img = a["image"]
+            h, w = img.shape
+            top, left = (self.height - h) // 2, (self.size - w) // 2
+            self.array[top:top + h, left:left + w] = img
+        elif a["kind"] in ("ink", "erase"):
+            pts, r, erase = a["points"], a["radius"], a["kind"] == "erase"
+            stamp_segment(self.array, pts[0], pts[0], r, erase)
+            for p0, p1 in zip(pts, pts[1:]):
+                stamp_segment(self.array, p0, p1, r, erase)
+
     def render(self):
-        """Draw every action again from an empty canvas."""
-        self.array[:] = 0
-        for a in self.actions:
-            if a["kind"] == "clear":
-                self.array[:] = 0
-            elif a["kind"] == "image":
-                self.array[:] = 0
-                img = a["image"]
-                h, w = img.shape
-                top, left = (self.height - h) // 2, (self.size - w) // 2
-                self.array[top:top + h, left:left + w] = img
-            else:
-                pts, r, erase = a["points"], a["radius"], a["kind"] == "erase"
-                stamp_segment(self.array, pts[0], pts[0], r, erase)
-                for p0, p1 in zip(pts, pts[1:]):
-                    stamp_segment(self.array, p0, p1, r, erase)
+        """The image after every action: the latest snapshot, then the (< SNAPSHOT_EVERY) actions since."""
+        n = max(k for k in self.snapshots if k <= len(self.actions))
+        self.array[:] = np.frombuffer(zlib.decompress(self.snapshots[n]), np.float32).reshape(self.array.shape)
+        for a in self.actions[n:]:
+            self._apply(a)
 
     def widest_brush(self):
         """The largest ink radius among the strokes on the canvas now (since the last clear or image)."""

@@ -204,18 +204,22 @@ class Personal:
             self.job = None
 
     # -- on screen ---------------------------------------------------------------------------
+    def strip_height(self):
+        """Pixels the personal strip takes at the bottom of the panel (0 without a profile)."""
+        return 0 if self.profile is None else 44
+
     def draw(self):
         """The personal strip at the bottom of the panel: model, counts per digit, progress."""
         if self.profile is None:
             return
         app, p = self.app, self.app.panel
-        x, y = p.x + 14, p.bottom - 40
+        x, y, w = p.x + 14, p.bottom - 40, p.w - 28
         which = "personal model" if self.personal_model else "shipped model"
         if self.broken:
-            app.text("profile unusable: shipped model", (x, y), 18, (240, 90, 80))
+            app.text("profile unusable: shipped model", (x, y), 18, (240, 90, 80), width=w)
             return
         counts = " ".join(f"{d}:{int(c)}" for d, c in enumerate(self.counts))
-        app.text(f"Your set  {counts}", (x, y), 18, (140, 145, 160))
+        app.text(f"Your set  {counts}", (x, y), 18, (140, 145, 160), width=w, min_size=14)
         if self.job is not None:
             bar = pygame.Rect(x, y + 18, max(p.w - 28 - 150, 40), 10)
             pygame.draw.rect(app.screen, (28, 30, 36), bar, border_radius=3)
@@ -224,4 +228,4 @@ class Personal:
             app.text(f"learning {self.progress:.0%}", (bar.right + 8, bar.centery), 18, (225, 228, 235), "midleft")
         else:
             hint = "   L: learn" if self.counts.sum() >= OFFER else "   0-9: label a drawing"
-            app.text(f"Reading with the {which}{hint}", (x, y + 18), 18, (140, 145, 160))
+            app.text(f"Reading with the {which}{hint}", (x, y + 18), 18, (140, 145, 160), width=w, min_size=14)

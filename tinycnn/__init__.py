@@ -13,8 +13,10 @@ from .layers import (BatchNorm1D, BatchNorm2D, Conv2D, Dense, Dropout, Flatten, 
                      ReLU, Residual, ShapeError)
 from .losses import softmax, softmax_cross_entropy
 from .model import ModelFileError, Sequential, load
+from .modelfile import check_digit_reader
 from .optim import SGD, Adam
-from .preprocess import DigitImageError, is_blank, preprocess_digit, read_digit_image
+from .images import DigitImageError, read_digit_image
+from .preprocess import is_blank, preprocess_digit
 from .pretrained import pretrained, pretrained_path
 from .random import seed
 from .reading import Reading, read_digit
@@ -27,7 +29,7 @@ __all__ = [
     "Sequential", "Layer", "Conv2D", "MaxPool2D", "Dense", "ReLU", "Flatten", "Dropout",
     "BatchNorm1D", "BatchNorm2D", "Residual", "ShapeError",
     "softmax", "softmax_cross_entropy", "SGD", "Adam",
-    "load", "ModelFileError", "seed", "set_backend", "get_backend", "set_threads", "get_threads",
+    "load", "ModelFileError", "check_digit_reader", "seed", "set_backend", "get_backend", "set_threads", "get_threads",
     "gradcheck", "numerical_grad", "rel_error",
     "load_mnist", "fetch", "read_idx", "write_idx",
     "read_digit", "Reading", "read_number", "NumberReading", "personalize", "PersonalizeError", "Profile", "ProfileError", "default_profile_dir",

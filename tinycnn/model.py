@@ -2,21 +2,17 @@
 
 A model file is one .npz: the architecture as JSON in the array "__architecture__", and one
 array per parameter or buffer named by its dotted path ("0.W", "4.1.running_mean"). It is
-read with allow_pickle=False: loading a model never runs code.
+read with allow_pickle=False: loading a model never runs code. Reading and checking a file
+lives in modelfile.py.
 """
 import json
 
 import numpy as np
 
 from .fileio import atomic_open
-from .layers import LAYER_TYPES, Chain, ShapeError
+from .layers import Chain, ShapeError
 from .losses import softmax
-
-FORMAT = "tinycnn-model-1"
-
-
-class ModelFileError(ValueError):
-    """A model file that cannot be read, or whose arrays do not fit its architecture."""
+from .modelfile import FORMAT, ModelFileError, read_model_file
 
 
 class Sequential(Chain):
@@ -136,38 +132,14 @@ def _spec(layer):
     return spec
 
 
-def _build(spec, where):
-    kind = spec.get("type") if isinstance(spec, dict) else None
-    if kind not in LAYER_TYPES:
-        raise ModelFileError(f"{where}: unknown layer type {kind!r} (known: {sorted(LAYER_TYPES)})")
-    cls = LAYER_TYPES[kind]
-    try:
-        if "layers" in spec:
-            return cls(*[_build(s, f"{where}.{i}") for i, s in enumerate(spec["layers"])])
-        return cls(**spec.get("config", {}))
-    except (TypeError, ValueError) as e:
-        raise ModelFileError(f"{where}: cannot build {kind} from {spec.get('config')}: {e}") from None
-
-
 def load(path):
-    """Rebuild a model saved by Sequential.save. Raises ModelFileError naming the file and the fault."""
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError, EOFError) as e:
-        raise ModelFileError(f"{path}: not a readable tinycnn model file ({e})") from None
-    if "__architecture__" not in arrays:
-        raise ModelFileError(f"{path}: no __architecture__ entry; not a tinycnn model file")
-    try:
-        arch = json.loads(str(arrays.pop("__architecture__")))
-    except json.JSONDecodeError as e:
-        raise ModelFileError(f"{path}: the architecture is not valid JSON ({e})") from None
-    if not isinstance(arch, dict) or arch.get("format") != FORMAT:
-        raise ModelFileError(f"{path}: unknown format {arch.get('format') if isinstance(arch, dict) else arch!r}, "
-                             f"expected {FORMAT}")
-    model = Sequential(*[_build(s, f"{path}: layer {i}") for i, s in enumerate(arch["layers"])])
+    """Rebuild a model saved by Sequential.save, in eval mode.
+
+    Every declared size is checked before anything big is allocated (see modelfile.py).
+    Raises ModelFileError naming the file and the fault, FileNotFoundError if there is no file.
+    """
+    layers, arrays, meta = read_model_file(path)
+    model = Sequential(*layers)
     model.load_state_dict(arrays, source=str(path))
-    model.meta = arch.get("meta", {})
+    model.meta = meta
     return model.eval()

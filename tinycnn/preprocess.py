@@ -129,38 +129,3 @@ def preprocess_digit(image, return_stages=False):
     out[top:top + h, left:left + w] = fit
     stages["centred"] = out
     return (out, stages) if return_stages else out
-
-
-class DigitImageError(ValueError):
-    """A file that cannot be read as a picture of a digit."""
-
-
-def read_digit_image(path):
-    """Read a picture of a handwritten digit as white ink on black, float32 (H, W) in [0, 1].
-
-    Any format Pillow reads; colour is turned to gray and transparency composited on white.
-    Dark ink on light paper (the usual photo or scan) is detected by the border, which is mostly
-    paper, and inverted. Raises DigitImageError naming the file when it is not a readable image.
-    """
-    from PIL import UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            im.load()
-            if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
-                im = im.convert("RGBA")
-                paper = Image.new("RGBA", im.size, (255, 255, 255, 255))
-                im = Image.alpha_composite(paper, im)
-            gray = np.asarray(im.convert("L"), dtype=np.float32) / 255
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
-        raise DigitImageError(f"{path}: cannot read it as an image ({e})") from None
-    if gray.size == 0:
-        raise DigitImageError(f"{path}: the image is empty")
-    def paper(a):  # the border is mostly paper
-        return float(np.median(np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])))
-
-    if paper(gray) > 0.5:
-        gray = 1 - gray
-    # Paper is rarely pure black after inversion: make the background level zero.
-    background = paper(gray)
-    return np.clip((gray - background) / max(1 - background, 1e-6), 0, 1)

@@ -10,7 +10,9 @@ every checkpoint; so an interrupted and resumed run ends with the same weights a
 uninterrupted one (on the same machine and thread count).
 """
 import argparse
+import contextlib
 import dataclasses
+import errno
 import json
 import math
 import os
@@ -26,8 +28,9 @@ from . import random as tc_random
 from .architectures import ARCHITECTURES
 from .augment import augment
 from .data import load_mnist
-from .fileio import atomic_open
+from .fileio import atomic_open, remove_stale_temps
 from .losses import softmax_cross_entropy
+from .modelfile import Archive, ModelFileError, read_arrays
 from .optim import Adam
 from .preprocess import preprocess_digit
 
@@ -54,6 +57,109 @@ class Config:
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; nothing is written."""
+
+
+class OutputError(RuntimeError):
+    """The output cannot be written: a directory in the way, no permission, a full disk, another
+    training writing to the same folder. What was written before stays intact."""
+
+
+REPORT_FILES = ("metrics.json", "curves.png", "confusion.png", "mistakes.png")
+LOCK_NAME = ".tinycnn-train.lock"
+
+
+def check_config(cfg):
+    """Refuse options that cannot work, before anything is loaded or trained (ValueError)."""
+    problems = []
+    if cfg.epochs < 1:
+        problems.append(f"--epochs must be >= 1, got {cfg.epochs}")
+    if cfg.batch_size < 1:
+        problems.append(f"--batch-size must be >= 1, got {cfg.batch_size}")
+    if not (math.isfinite(cfg.lr) and cfg.lr > 0):
+        problems.append(f"--lr must be a positive number, got {cfg.lr}")
+    if not (math.isfinite(cfg.weight_decay) and cfg.weight_decay >= 0):
+        problems.append(f"--weight-decay must be >= 0, got {cfg.weight_decay}")
+    if not 0 <= cfg.label_smoothing < 1:
+        problems.append(f"--label-smoothing must be in [0, 1), got {cfg.label_smoothing}")
+    if cfg.val_split < 0 or cfg.limit < 0 or cfg.patience < -1:
+        problems.append("--val-split and --limit must be >= 0 and --patience >= -1")
+    elif cfg.limit and cfg.val_split >= cfg.limit:
+        problems.append(f"--limit {cfg.limit} leaves no training images after the --val-split {cfg.val_split} "
+                        f"held out for validation; use a --val-split below {cfg.limit} (0: no validation)")
+    if cfg.arch not in ARCHITECTURES:
+        problems.append(f"unknown architecture {cfg.arch!r}; choose one of {sorted(ARCHITECTURES)}")
+    if cfg.schedule not in SCHEDULES:
+        problems.append(f"unknown schedule {cfg.schedule!r}; choose one of {SCHEDULES}")
+    if problems:
+        raise ValueError("; ".join(problems))
+
+
+def _check_output(out):
+    """The folder of `out`, created if needed, after checking that the model can be written there."""
+    out = Path(out)
+    if out.is_dir():
+        raise OutputError(f"--out {out} is a directory; give a file name, such as {out / 'model.npz'}")
+    if out.exists() and not out.is_file():
+        raise OutputError(f"--out {out} exists and is not a regular file")
+    folder = out.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise OutputError(f"--out {out}: cannot create the folder {folder}: a file is in the way") from None
+    except OSError as e:
+        raise OutputError(f"--out {out}: cannot create the folder {folder} ({e.strerror})") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"--out {out}: the folder {folder} is not writable")
+    return folder
+
+
+@contextlib.contextmanager
+def _output_lock(folder):
+    """Hold a lock on `folder` for the whole run, so that two trainings cannot write the same
+    model, checkpoint and reports. The lock is the operating system's (flock): a run that is
+    killed, even with kill -9, releases it, so it never stays stuck."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; runs there are not protected from each other
+        yield
+        return
+    path = Path(folder) / LOCK_NAME
+    try:
+        f = open(path, "a+")
+    except OSError as e:
+        raise OutputError(f"cannot write in {folder} ({e.strerror})") from None
+    with f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.seek(0)
+            holder = f.read(200).strip() or "another process"
+            raise OutputError(f"another training is writing to {folder} ({holder}); wait for it to finish "
+                              f"or choose another --out") from None
+        try:
+            f.seek(0)
+            f.truncate()
+            f.write(f"pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+            f.flush()
+        except OSError as e:
+            raise OutputError(f"cannot write in {folder} ({e.strerror})") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _writing(what, ckpt):
+    """Turn a failed write (a full disk, above all) into an OutputError that says what is kept."""
+    try:
+        yield
+    except OSError as e:
+        cause = "the disk is full" if e.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)) else (
+            e.strerror or str(e))
+        kept = (f"the previous checkpoint {ckpt} is kept; free some space and continue with --resume"
+                if Path(ckpt).is_file() else "nothing was kept")
+        raise OutputError(f"cannot write {what}: {cause}; {kept}") from None
 
 
 def effective_patience(cfg):
@@ -138,15 +244,78 @@ def _save_checkpoint(path, model, opt, best, state):
         np.savez(f, __state__=np.array(json.dumps(meta)), **arrays)
 
 
-def _load_checkpoint(path, model, opt):
-    with np.load(path, allow_pickle=False) as f:
-        arrays = {k: f[k] for k in f.files}
-    state = json.loads(str(arrays.pop("__state__")))
-    model.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("model/")}, source=str(path))
-    opt.load_state_dict({k[4:]: v for k, v in arrays.items() if k.startswith("opt/")})
-    best = {k[5:]: v for k, v in arrays.items() if k.startswith("best/")} or None
-    state["perm"] = arrays.get("perm")
+_STATE_TYPES = dict(epoch=int, step_in_epoch=int, history=list, best_score=(float, type(None)),
+                    best_epoch=(int, type(None)), bad_epochs=int, plateau_factor=float,
+                    plateau_best=(float, type(None)), plateau_bad=int, partial=list, rng=dict,
+                    config=dict, elapsed=float)
+
+
+def _check_state(state, path, epochs, steps_per_epoch):
+    """The checkpoint's JSON state, refused unless every field has the type and range training needs."""
+    def bad(problem):
+        return ModelFileError(f"{path}: entry __state__: {problem}")
+
+    if not isinstance(state, dict):
+        raise bad("not an object")
+    for key, kinds in _STATE_TYPES.items():
+        kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+        v = state.get(key, ...)
+        ok = isinstance(v, kinds) and not isinstance(v, bool)
+        if not ok and float in kinds and isinstance(v, int) and not isinstance(v, bool):
+            ok = True
+        if not ok:
+            raise bad(f"{key} is {v!r:.60}, expected {' or '.join(k.__name__ for k in kinds)}")
+    if not 0 <= state["epoch"] <= epochs or not 0 <= state["step_in_epoch"] <= steps_per_epoch:
+        raise bad(f"epoch {state['epoch']}, step {state['step_in_epoch']} is outside this run "
+                  f"({epochs} epochs of {steps_per_epoch} steps)")
+    p = state["partial"]
+    if len(p) != 3 or not all(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0 for v in p):
+        raise bad("partial must be [loss sum, right, seen]")
+    if not all(isinstance(h, dict) for h in state["history"]) or len(state["history"]) != state["epoch"]:
+        raise bad("history must hold one row per finished epoch")
+
+
+def _load_checkpoint(path, model, opt, rng, fit_idx, epochs, steps_per_epoch):
+    """Restore model, optimiser and random generator from the checkpoint at `path`; returns
+    (best weights or None, state). Everything is checked first: ModelFileError names the fault."""
+    params = {k: (v.shape, f"parameter {k}") for k, v in model.named_parameters()}
+    weights = {k: (v.shape, f"the model's {k}") for k, v in model.state_dict().items()}
+    with Archive(path, "tinycnn checkpoint") as ar:
+        state = ar.json("__state__")
+        _check_state(state, path, epochs, steps_per_epoch)
+        known = {"__state__", "perm", "opt/t"}
+        stray = sorted(n for n in ar.entries if n not in known and not n.startswith(("model/", "best/", "opt/")))
+        if stray:
+            raise ar.fault(stray[0], "not part of a tinycnn checkpoint")
+        arrays = read_arrays(ar, weights, "model/", source=path)
+        best = read_arrays(ar, weights, "best/", source=path) if any(n.startswith("best/") for n in ar.entries) else None
+        moments = {f"{k}/{m}": v for k, v in params.items() for m in ("m", "v")}
+        has_moments = any(n.startswith("opt/") and n != "opt/t" for n in ar.entries)
+        opt_arrays = read_arrays(ar, moments if has_moments else {}, "opt/", skip={"opt/t"}, source=path)
+        if "opt/t" not in ar.entries:
+            raise ModelFileError(f"{path}: no opt/t entry (the optimiser's step count)")
+        opt_arrays["t"] = ar.array("opt/t", (), "iu", "the optimiser's step count")
+        if "perm" in ar.entries:
+            perm = ar.array("perm", (len(fit_idx),), "iu", "this run's training split")
+            if not np.array_equal(np.sort(perm), fit_idx):
+                raise ar.fault("perm", "is not an order of this run's training images")
+        else:
+            perm = None
+    try:
+        rng.bit_generator.state = state["rng"]
+    except (TypeError, ValueError, KeyError, OverflowError) as e:
+        raise ModelFileError(f"{path}: entry __state__: the random-number state is damaged ({e})") from None
+    model.load_state_dict(arrays, source=str(path))
+    opt.load_state_dict(opt_arrays)
+    state["perm"] = perm
     return best, state
+
+
+def _same_options(now, then):
+    """{option: (now, then)} where they differ; paths compared as resolved paths."""
+    def norm(key, v):
+        return os.path.realpath(v) if key in ("out", "data") and isinstance(v, str) and v else v
+    return {k: (v, then.get(k)) for k, v in now.items() if norm(k, v) != norm(k, then.get(k))}
 
 
 def train(cfg, data=None, log=print, on_step=None, resume=False):
@@ -156,16 +325,24 @@ def train(cfg, data=None, log=print, on_step=None, resume=False):
     on_step: optional callback(global_step), called after every optimiser step.
     resume: continue from the checkpoint beside cfg.out, which must have the same cfg.
     """
+    check_config(cfg)
+    folder = _check_output(cfg.out)
+    with _output_lock(folder):
+        for name in [cfg.out, checkpoint_path(cfg)] + [folder / n for n in REPORT_FILES]:
+            for tmp in remove_stale_temps(name):  # left by a run killed while writing
+                log(f"removed {tmp}, left by an interrupted write")
+        return _train(cfg, data, log, on_step, resume)
+
+
+def _train(cfg, data, log, on_step, resume):
     from tqdm import tqdm
 
-    if cfg.arch not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {cfg.arch!r}; choose one of {sorted(ARCHITECTURES)}")
-    if cfg.schedule not in SCHEDULES:
-        raise ValueError(f"unknown schedule {cfg.schedule!r}; choose one of {SCHEDULES}")
     started = time.time()
     xtr, ytr, xte, yte = data if data is not None else load_mnist(cfg.data or None)
     if cfg.limit:
         xtr, ytr = xtr[:cfg.limit], ytr[:cfg.limit]
+    if cfg.val_split >= len(xtr):
+        raise ValueError(f"--val-split {cfg.val_split} leaves none of the {len(xtr)} training images to train on")
 
     tc_random.seed(cfg.seed)
     rng = tc_random.default_rng()
@@ -184,22 +361,21 @@ def train(cfg, data=None, log=print, on_step=None, resume=False):
     if resume:
         if not ckpt.is_file():
             raise FileNotFoundError(f"--resume: no checkpoint at {ckpt}")
-        best, saved = _load_checkpoint(ckpt, model, opt)
-        if saved["config"] != dataclasses.asdict(cfg):
-            changed = {k: (v, saved["config"].get(k)) for k, v in dataclasses.asdict(cfg).items()
-                       if saved["config"].get(k) != v}
+        best, saved = _load_checkpoint(ckpt, model, opt, rng, fit_idx, cfg.epochs, steps_per_epoch)
+        changed = _same_options(dataclasses.asdict(cfg), saved["config"])
+        if changed:
             raise ValueError(f"--resume: the options differ from the checkpoint's (now, then): {changed}")
+        saved["config"] = dataclasses.asdict(cfg)
         state.update(saved)
-        rng.bit_generator.state = state["rng"]
         log(f"resuming from {ckpt}: epoch {state['epoch'] + 1}, step {state['step_in_epoch']}")
-    Path(cfg.out).parent.mkdir(parents=True, exist_ok=True)
 
     def save_checkpoint(perm=None):
         state["rng"] = rng.bit_generator.state
         state["perm"] = perm
         state["elapsed"] = state["elapsed"] + time.time() - clock[0]
         clock[0] = time.time()
-        _save_checkpoint(ckpt, model, opt, best, state)
+        with _writing(f"the checkpoint {ckpt}", ckpt):
+            _save_checkpoint(ckpt, model, opt, best, state)
 
     clock = [time.time()]
     stopped = False
@@ -315,13 +491,15 @@ def train(cfg, data=None, log=print, on_step=None, resume=False):
                    train_seconds=elapsed, total_seconds=time.time() - started,
                    config=dataclasses.asdict(cfg), command=" ".join([os.path.basename(sys.argv[0])] + sys.argv[1:]),
                    confusion=confusion.tolist())
-    model.save(cfg.out, meta=dict(test_accuracy=test_acc, arch=cfg.arch, epochs=len(state["history"]),
-                                  seed=cfg.seed))
     out_dir = Path(cfg.out).parent
-    with atomic_open(out_dir / "metrics.json", "w") as f:
-        json.dump(results, f, indent=1)
-    from .reports import write_reports
-    write_reports(out_dir, results, xte, yte, probs)
+    with _writing(f"the model {cfg.out}", ckpt):
+        model.save(cfg.out, meta=dict(test_accuracy=test_acc, arch=cfg.arch, epochs=len(state["history"]),
+                                      seed=cfg.seed))
+    with _writing(f"the reports in {out_dir} (the model {cfg.out} is written)", ckpt):
+        with atomic_open(out_dir / "metrics.json", "w") as f:
+            json.dump(results, f, indent=1)
+        from .reports import write_reports
+        write_reports(out_dir, results, xte, yte, probs)
     log(f"test accuracy {test_acc:.4%} (loss {test_loss:.4f}; through preprocess_digit {preprocessed_acc:.2%}), "
         f"best epoch {state['best_epoch']}, "
         f"{elapsed / 60:.1f} min of training; model: {cfg.out}; reports: {out_dir}")
@@ -354,8 +532,10 @@ def main(argv=None):
     args = vars(p.parse_args(argv))
     resume = args.pop("resume")
     try:
-        result = train(Config(**args), resume=resume)
-    except (TrainingDiverged, FileNotFoundError, ValueError) as e:
+        cfg = Config(**args)
+        check_config(cfg)  # before the slow imports and the data
+        result = train(cfg, resume=resume)
+    except (TrainingDiverged, OutputError, ValueError, OSError) as e:  # ModelFileError, IDXError: ValueErrors
         print(f"error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -9,14 +9,17 @@ Layout (all integers big-endian)::
     ...        the data, row-major, prod(sizes) * itemsize bytes
 
 A file may be gzipped (recognised by its content, not its name). Every check is made
-before the data is allocated, so a hostile header that declares terabytes costs nothing.
+before the data is allocated, so a hostile header that declares terabytes costs nothing:
+the declared size against a limit, a raw file's size against the header, and only regular
+files are opened (a FIFO would block forever, a device never end).
 """
 import gzip
+import os
 import zlib
 
 import numpy as np
 
-from ..fileio import atomic_open
+from ..fileio import NotAFileError, atomic_open, open_regular
 
 TYPE_CODES = {
     0x08: np.dtype(">u1"),
@@ -29,6 +32,8 @@ TYPE_CODES = {
 _CODE_OF_KIND = {(dt.kind, dt.itemsize): code for code, dt in TYPE_CODES.items()}
 _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 20
+MAX_BYTES = 2 << 30   # the largest data read_idx accepts unless told otherwise (MNIST's largest: 47 MB)
+MAX_DIMS = 32         # what every NumPy version supports
 
 
 class IDXError(ValueError):
@@ -39,35 +44,52 @@ class IDXError(ValueError):
         super().__init__(f"{path}: byte {offset}: {problem}")
 
 
-def _read_at_most(stream, limit, path):
+def _read_at_most(stream, limit, path, at, raw):
     """Read up to `limit` bytes in chunks into one growing buffer, so memory follows the bytes
-    actually present, not what a header claims, and the data is held once, not twice."""
+    actually present, not what a header claims, and the data is held once, not twice.
+    `at`: the offset the read starts at, for error messages; `raw`: the underlying file."""
     buf = bytearray()
     while len(buf) < limit:
         try:
             part = stream.read(min(_CHUNK, limit - len(buf)))
         except (OSError, EOFError, zlib.error) as e:
-            raise IDXError(path, len(buf), f"corrupt gzip stream ({e})") from None
+            raise IDXError(path, at + len(buf), f"corrupt gzip stream after {raw.tell()} compressed bytes "
+                                                f"(offset in the decompressed data) ({e})") from None
         if not part:
             break
         buf += part
     return buf
 
 
-def read_idx(path):
+def _size(n):
+    return f"{n / (1 << 30):.1f} GiB" if n >= 1 << 30 else f"{n:,} bytes"
+
+
+def read_idx(path, max_bytes=MAX_BYTES):
     """Read an IDX file (raw or gzipped) into a native-endian NumPy array.
 
     Returns an array of shape (d0, d1, ...) as declared in the header, with the dtype
     of the type code (uint8, int8, int16, int32, float32 or float64).
-    Raises IDXError (a ValueError) for anything that is not a complete, valid IDX file.
+    A header declaring more than `max_bytes` of data is refused before anything is read.
+    Raises IDXError (a ValueError) for anything that is not a complete, valid IDX file, and
+    FileNotFoundError if there is no file.
     """
-    with open(path, "rb") as raw:
+    try:
+        raw = open_regular(path)
+    except NotAFileError as e:
+        raise IDXError(path, 0, f"{e.kind}, not an IDX file") from None
+    except FileNotFoundError:
+        raise
+    except OSError as e:
+        raise IDXError(path, 0, f"cannot open it ({e.strerror or e})") from None
+    with raw:
         gzipped = raw.read(2) == _GZIP_MAGIC
         raw.seek(0)
+        file_size = os.fstat(raw.fileno()).st_size
         stream = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
         where = " (offset in the decompressed data)" if gzipped else ""
 
-        head = _read_at_most(stream, 4, path)
+        head = _read_at_most(stream, 4, path, 0, raw)
         if len(head) < 4:
             raise IDXError(path, len(head), f"file ends inside the 4-byte header{where}")
         if head[0:2] != b"\0\0":
@@ -78,8 +100,10 @@ def read_idx(path):
             raise IDXError(path, 2, f"unknown type code 0x{code:02X} (known: {known})")
         if ndim == 0:
             raise IDXError(path, 3, "zero dimensions")
+        if ndim > MAX_DIMS:
+            raise IDXError(path, 3, f"{ndim} dimensions; at most {MAX_DIMS} are supported")
 
-        dims_bytes = _read_at_most(stream, 4 * ndim, path)
+        dims_bytes = _read_at_most(stream, 4 * ndim, path, 4, raw)
         if len(dims_bytes) < 4 * ndim:
             raise IDXError(path, 4 + len(dims_bytes),
                            f"file ends inside the dimension sizes ({ndim} declared){where}")
@@ -87,13 +111,22 @@ def read_idx(path):
         dtype = TYPE_CODES[code]
         body_at = 4 + 4 * ndim
         expected = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        declares = f"header declares shape {shape} of {dtype.name} = {_size(expected)} of data"
+        if expected > max_bytes:
+            raise IDXError(path, 4, f"{declares}, more than the limit of {_size(max_bytes)} "
+                                    "(read_idx(path, max_bytes=...) raises it)")
+        if not gzipped and file_size != body_at + expected:  # known without reading a byte of data
+            if file_size < body_at + expected:
+                raise IDXError(path, file_size, f"file ends early: {declares}, the file holds only "
+                                                f"{file_size - body_at:,} bytes of data")
+            raise IDXError(path, body_at + expected, f"unexpected bytes after the data: {declares}, "
+                                                     f"the file is {file_size - body_at - expected:,} bytes longer")
 
         # One byte more than declared tells a padded file from an exact one.
-        body = _read_at_most(stream, expected + 1, path)
+        body = _read_at_most(stream, expected + 1, path, body_at, raw)
         if len(body) < expected:
             raise IDXError(path, body_at + len(body),
-                           f"file ends early: header declares shape {shape} of {dtype.name} "
-                           f"= {expected} data bytes, only {len(body)} present{where}")
+                           f"file ends early: {declares}, only {len(body):,} bytes present{where}")
         if len(body) > expected:
             raise IDXError(path, body_at + expected,
                            f"unexpected bytes after the {expected} data bytes that shape "

@@ -174,8 +174,12 @@ def main(argv=None):
     p.add_argument("--dest", metavar="DIR", help=f"where to put them (default: {default_root()})")
     args = p.parse_args(argv)
     try:
+        if args.source is not None and not Path(args.source).is_dir():
+            raise RuntimeError(f"--from {args.source}: no such folder")
+        if args.dest is not None and Path(args.dest).exists() and not Path(args.dest).is_dir():
+            raise RuntimeError(f"--dest {args.dest} is not a folder")
         where = fetch(dest=args.dest, source=args.source)
-    except RuntimeError as e:
+    except (RuntimeError, OSError, ValueError) as e:  # a folder that cannot be made, a full disk, ...
         print(f"error: {e}", file=sys.stderr)
         return 1
     print(f"MNIST is ready in {where}")

@@ -1,4 +1,6 @@
 """What every layer shares: parameters and their gradients, train/eval mode, shape checks."""
+import contextlib
+
 import numpy as np
 
 from ..random import default_rng
@@ -101,7 +103,25 @@ class Layer:
             raise ShapeError(self, expected, np.shape(x))
 
 
+_random_init = True
+
+
+@contextlib.contextmanager
+def weights_to_be_loaded():
+    """Within this block, layers are built with zero weights instead of random ones: their
+    weights are about to be loaded from a file, so drawing (and filling memory with) random
+    numbers would be wasted, and would move the library's random generator."""
+    global _random_init
+    before, _random_init = _random_init, False
+    try:
+        yield
+    finally:
+        _random_init = before
+
+
 def he_normal(shape, fan_in, rng):
     """Weights for a ReLU net: N(0, 2/fan_in), which keeps activations' variance steady (He et al. 2015)."""
+    if not _random_init:
+        return np.zeros(shape, np.float32)
     rng = rng if rng is not None else default_rng()
     return (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(np.float32)

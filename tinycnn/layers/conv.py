@@ -19,6 +19,9 @@ class Conv2D(Layer):
         super().__init__()
         self.c_in, self.c_out, self.k = int(in_channels), int(out_channels), int(kernel_size)
         self.stride, self.padding = int(stride), int(padding)
+        if min(self.c_in, self.c_out, self.k, self.stride) < 1 or self.padding < 0:
+            raise ValueError(f"Conv2D: channels, kernel_size and stride must be >= 1 and padding >= 0, got "
+                             f"{in_channels}, {out_channels}, {kernel_size}, stride {stride}, padding {padding}")
         fan_in = self.c_in * self.k * self.k
         self.add_param("W", he_normal((self.c_out, self.c_in, self.k, self.k), fan_in, rng))
         self.add_param("b", np.zeros(self.c_out, np.float32))

@@ -13,6 +13,8 @@ class Dense(Layer):
     def __init__(self, in_features, out_features, rng=None):
         super().__init__()
         self.n_in, self.n_out = int(in_features), int(out_features)
+        if min(self.n_in, self.n_out) < 1:
+            raise ValueError(f"Dense: in_features and out_features must be >= 1, got {in_features}, {out_features}")
         self.add_param("W", he_normal((self.n_in, self.n_out), self.n_in, rng))
         self.add_param("b", np.zeros(self.n_out, np.float32))
 
