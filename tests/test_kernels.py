@@ -85,3 +85,13 @@ def test_warp_identity_and_shift():
         shifted = k.warp(img, gy, gx - 1)  # read one pixel to the left
         np.testing.assert_allclose(shifted[:, :, 1:], img[:, :, :-1])
         assert not shifted[:, :, 0].any()
+
+
+@given(conv_cases)
+def test_loop_convolution_equals_im2col(case):
+    n, c, h, w, k, s, p, seed = case
+    if h + 2 * p < k or w + 2 * p < k:
+        return
+    x, wt, b = rand(seed, (n, c, h, w)), rand(seed + 1, (2, c, k, k)), rand(seed + 2, (2,))
+    np.testing.assert_allclose(reference.conv2d_im2col(x, wt, b, s, p), reference.conv2d_loops(x, wt, b, s, p),
+                               rtol=1e-4, atol=1e-5)

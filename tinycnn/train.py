@@ -149,16 +149,18 @@ def _load_checkpoint(path, model, opt):
     return best, state
 
 
-def train(cfg, data=None, log=print, on_step=None, resume=False):
+def train(cfg, data=None, log=print, on_step=None, resume=False, model=None):
     """Run training as `cfg` says. Returns a dict of results (also written to metrics.json).
 
+    model: a model you built (a Sequential) to train instead of the architecture cfg.arch names.
     data: optional (train_x, train_y, test_x, test_y) uint8 arrays instead of load_mnist().
     on_step: optional callback(global_step), called after every optimiser step.
     resume: continue from the checkpoint beside cfg.out, which must have the same cfg.
     """
     from tqdm import tqdm
 
-    if cfg.arch not in ARCHITECTURES:
+    built_here = model is None
+    if built_here and cfg.arch not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {cfg.arch!r}; choose one of {sorted(ARCHITECTURES)}")
     if cfg.schedule not in SCHEDULES:
         raise ValueError(f"unknown schedule {cfg.schedule!r}; choose one of {SCHEDULES}")
@@ -171,7 +173,7 @@ def train(cfg, data=None, log=print, on_step=None, resume=False):
     rng = tc_random.default_rng()
     order = rng.permutation(len(xtr))
     val_idx, fit_idx = np.sort(order[:cfg.val_split]), np.sort(order[cfg.val_split:])
-    model = ARCHITECTURES[cfg.arch]()
+    model = model if model is not None else ARCHITECTURES[cfg.arch]()
     opt = Adam(model, lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(len(fit_idx) / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.epochs
@@ -315,7 +317,7 @@ def train(cfg, data=None, log=print, on_step=None, resume=False):
                    train_seconds=elapsed, total_seconds=time.time() - started,
                    config=dataclasses.asdict(cfg), command=" ".join([os.path.basename(sys.argv[0])] + sys.argv[1:]),
                    confusion=confusion.tolist())
-    model.save(cfg.out, meta=dict(test_accuracy=test_acc, arch=cfg.arch, epochs=len(state["history"]),
+    model.save(cfg.out, meta=dict(test_accuracy=test_acc, arch=cfg.arch if built_here else "own", epochs=len(state["history"]),
                                   seed=cfg.seed))
     out_dir = Path(cfg.out).parent
     with atomic_open(out_dir / "metrics.json", "w") as f:
