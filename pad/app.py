@@ -15,6 +15,7 @@ import pygame
 import tinycnn as tc
 
 from .canvas import Canvas
+from .inside import InsideView
 
 BG = (28, 30, 36)
 PANEL = (40, 43, 52)
@@ -35,6 +36,7 @@ HELP = [
     ("Ctrl+Z / Ctrl+Y", "undo / redo a whole stroke"),
     ("C, Backspace, Delete", "clear"),
     ("S", "show the preprocessing stages"),
+    ("I", "look inside: feature maps, filters, saliency"),
     ("H or F1", "this help"),
     ("Drop an image file", "read a photo or scan of a digit"),
     ("Esc", "quit"),
@@ -56,6 +58,7 @@ class PadApp:
         self.stages = None
         self.show_help = False
         self.show_stages = False
+        self.inside = None            # the look-inside page (key I), built on first use
         self.message, self.message_until, self.message_error = "", 0.0, False
         self.mouse = None
         self.dirty = True
@@ -145,6 +148,9 @@ class PadApp:
             self.set_brush(self.brush + 2)
         elif k in (pygame.K_h, pygame.K_F1):
             self.show_help = not self.show_help
+            self.dirty = True
+        elif k == pygame.K_i and not ctrl:
+            self.inside = None if self.inside else InsideView(self.model, (TEXT, DIM, PANEL))
             self.dirty = True
         elif k == pygame.K_s and not ctrl:
             self.show_stages = not self.show_stages
@@ -288,6 +294,8 @@ class PadApp:
     def draw_panel(self):
         s, p = self.screen, self.panel
         pygame.draw.rect(s, PANEL, p, border_radius=8)
+        if self.inside:
+            return self.inside.draw(self, p)
         x, y, w = p.x + 14, p.y + 12, p.w - 28
         digit, sentence = self.verdict()
         big = self.text(sentence, (x, y), 34 if digit is not None else 26, WIN if digit is not None else TEXT)
