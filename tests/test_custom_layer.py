@@ -165,3 +165,20 @@ def test_config_needs_the_constructor_arguments(tmp_path):
     with pytest.raises(TypeError, match="slope"):
         tc.Sequential(Forgetful()).save(tmp_path / "m.npz")
     assert not list(tmp_path.iterdir())
+
+
+def test_train_takes_a_model_you_built(tmp_path):
+    from tinycnn.train import Config, train
+
+    rng = np.random.default_rng(0)
+    xtr, ytr = rng.integers(0, 256, (300, 28, 28), dtype=np.uint8), rng.integers(0, 10, 300)
+    xte, yte = xtr[:40], ytr[:40]
+    tc.seed(0)
+    model = tc.Sequential(tc.Conv2D(1, 4, 3, stride=2), LeakyReLU(), tc.Flatten(), tc.Dense(4 * 13 * 13, 10))
+    before = model[0].params["W"].copy()
+    out = tmp_path / "m.npz"
+    train(Config(arch="not used", epochs=1, batch_size=50, val_split=50, augment=False, out=str(out)),
+          data=(xtr, ytr, xte, yte), log=lambda *a: None, model=model)
+    assert not np.allclose(model[0].params["W"], before)
+    again = tc.load(out)
+    assert type(again[1]) is LeakyReLU and again.meta["arch"] == "own"
