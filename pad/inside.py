@@ -10,6 +10,7 @@ import numpy as np
 import pygame
 
 import tinycnn as tc
+from tinycnn.introspect import record, score_gradient
 
 # A dark-to-bright palette (blue, teal, yellow) for activations: 256 RGB rows.
 _t = np.linspace(0, 1, 256)[:, None]
@@ -58,10 +59,17 @@ class InsideView:
         self.filters = w.mean(axis=1)  # (F, k, k): a one-channel input's filters as they are
 
     def update(self, eye, digit):
-        """Feature maps and saliency for the 28x28 image `eye` and the pad's verdict `digit`."""
-        x = eye[None, None].astype(np.float32)
-        self.maps = [(name, y[0]) for name, _, y in tc.feature_maps(self.model, x)]
-        self.sal = tc.saliency(self.model, x, digit)[0, 0] if eye.any() else np.zeros_like(eye)
+        """Feature maps and saliency for the 28x28 image `eye` and the pad's verdict `digit`:
+        one recorded forward, then one backward from it."""
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            seen = record(self.model, eye[None, None].astype(np.float32))
+            self.maps = [(name, y[0]) for name, layer, _, y in seen if isinstance(layer, tc.Conv2D)]
+            logits = seen[-1][3]
+            self.sal = score_gradient(self.model, logits, digit)[0, 0] if eye.any() else np.zeros_like(eye)
+        finally:
+            self.model.train(was_training)
         self.eye, self.digit = eye, digit
 
     def draw(self, app, rect):

@@ -6,7 +6,7 @@ import pytest
 import tinycnn as tc
 
 
-class LeakyReLU(tc.Layer):
+class Leaky(tc.Layer):
     def __init__(self, alpha=0.1):
         super().__init__()
         self.alpha = alpha
@@ -37,8 +37,8 @@ class Scale(tc.Layer):
 
 
 def small_net():
-    return tc.Sequential(tc.Conv2D(1, 4, 3), LeakyReLU(0.2), tc.MaxPool2D(2), tc.Flatten(),
-                         tc.Dense(4 * 3 * 3, 6), Scale(6), LeakyReLU(), tc.Dense(6, 3))
+    return tc.Sequential(tc.Conv2D(1, 4, 3), Leaky(0.2), tc.MaxPool2D(2), tc.Flatten(),
+                         tc.Dense(4 * 3 * 3, 6), Scale(6), Leaky(), tc.Dense(6, 3))
 
 
 def data(n=12, seed=0):
@@ -68,16 +68,16 @@ def test_trains_inside_sequential(backend):
 
 def test_gradcheck():
     x = np.random.default_rng(1).standard_normal((3, 6))
-    for layer in (LeakyReLU(0.3), Scale(6), tc.Sequential(tc.Dense(6, 5), LeakyReLU(), Scale(5))):
+    for layer in (Leaky(0.3), Scale(6), tc.Sequential(tc.Dense(6, 5), Leaky(), Scale(5))):
         assert max(tc.gradcheck(layer, x).values()) < 1e-6
 
 
 def test_gradcheck_catches_what_sequential_would_refuse():
-    class OldStyle(LeakyReLU):  # a backward that needs an argument a Sequential never passes
+    class OldStyle(Leaky):  # a backward that needs an argument a Sequential never passes
         def backward(self, dy, need_dx):
             return super().backward(dy)
 
-    class NoDx(LeakyReLU):
+    class NoDx(Leaky):
         def backward(self, dy):
             super().backward(dy)
 
@@ -111,7 +111,7 @@ def test_summary_save_and_load(tmp_path, capsys):
     model = small_net().eval()
     model.summary((1, 8, 8))
     table = capsys.readouterr().out
-    assert "LeakyReLU(alpha=0.2)" in table and "Scale(n=6)" in table and "(6,)" in table
+    assert "Leaky(alpha=0.2)" in table and "Scale(n=6)" in table and "(6,)" in table
     model[5].params["s"][:] = np.arange(6)
     model.save(tmp_path / "m.npz")
     again = tc.load(tmp_path / "m.npz")
@@ -136,7 +136,7 @@ def test_optimisers_take_any_layer():
 
 
 def test_registration():
-    assert tc.layers.LAYER_TYPES["LeakyReLU"] is LeakyReLU
+    assert tc.layers.LAYER_TYPES["Leaky"] is Leaky
 
     class Dense(tc.Layer):  # a name the library already uses: not taken over silently
         def forward(self, x):
@@ -158,7 +158,7 @@ def test_registration():
 
 
 def test_config_needs_the_constructor_arguments(tmp_path):
-    class Forgetful(LeakyReLU):
+    class Forgetful(Leaky):
         def __init__(self, slope=0.1):
             super().__init__(slope)  # stored as self.alpha, not self.slope
 
@@ -174,11 +174,11 @@ def test_train_takes_a_model_you_built(tmp_path):
     xtr, ytr = rng.integers(0, 256, (300, 28, 28), dtype=np.uint8), rng.integers(0, 10, 300)
     xte, yte = xtr[:40], ytr[:40]
     tc.seed(0)
-    model = tc.Sequential(tc.Conv2D(1, 4, 3, stride=2), LeakyReLU(), tc.Flatten(), tc.Dense(4 * 13 * 13, 10))
+    model = tc.Sequential(tc.Conv2D(1, 4, 3, stride=2), Leaky(), tc.Flatten(), tc.Dense(4 * 13 * 13, 10))
     before = model[0].params["W"].copy()
     out = tmp_path / "m.npz"
     train(Config(arch="not used", epochs=1, batch_size=50, val_split=50, augment=False, out=str(out)),
           data=(xtr, ytr, xte, yte), log=lambda *a: None, model=model)
     assert not np.allclose(model[0].params["W"], before)
     again = tc.load(out)
-    assert type(again[1]) is LeakyReLU and again.meta["arch"] == "own"
+    assert type(again[1]) is Leaky and again.meta["arch"] == "own"

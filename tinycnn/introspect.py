@@ -59,20 +59,31 @@ def saliency(model, x, digit=None):
     x = np.asarray(x)
     x4 = x[None, None] if x.ndim == 2 else x
     was_training = model.training
-    saved = [g.copy() for _, g in model.named_grads()]
     model.eval()
     try:
         logits = model.forward(x4.astype(np.float32, copy=False) if x4.dtype != np.float64 else x4)
-        if logits.ndim != 2:
-            raise ValueError(f"saliency needs a model that gives scores (N, classes), this one gives {logits.shape}")
-        chosen = logits.argmax(axis=1) if digit is None else np.broadcast_to(np.asarray(digit), (len(logits),))
-        if not np.all((0 <= chosen) & (chosen < logits.shape[1])):
-            raise ValueError(f"digit must be in 0..{logits.shape[1] - 1}, got {digit}")
-        dlogits = np.zeros_like(logits)
-        dlogits[np.arange(len(logits)), chosen] = 1
-        grad = model.backward(dlogits)
+        grad = score_gradient(model, logits, digit)
+    finally:
+        model.train(was_training)
+    return grad.reshape(x.shape)
+
+
+def score_gradient(model, logits, digit=None):
+    """Right after `logits = model.forward(x)`: d logits[n, digit] / d x, by model.backward.
+
+    logits: (N, classes); digit: int, (N,) ints, or None for the largest logit -> (x's shape).
+    The model's parameter gradients are restored: looking does not disturb training.
+    """
+    if logits.ndim != 2:
+        raise ValueError(f"saliency needs a model that gives scores (N, classes), this one gives {logits.shape}")
+    chosen = logits.argmax(axis=1) if digit is None else np.broadcast_to(np.asarray(digit), (len(logits),))
+    if not np.all((0 <= chosen) & (chosen < logits.shape[1])):
+        raise ValueError(f"digit must be in 0..{logits.shape[1] - 1}, got {digit}")
+    dlogits = np.zeros_like(logits)
+    dlogits[np.arange(len(logits)), chosen] = 1  # d score / d logits: one-hot on the chosen digit
+    saved = [g.copy() for _, g in model.named_grads()]
+    try:
+        return model.backward(dlogits)
     finally:
         for (_, g), old in zip(model.named_grads(), saved):
             g[...] = old
-        model.train(was_training)
-    return grad.reshape(x.shape)
