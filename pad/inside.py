@@ -53,10 +53,12 @@ class InsideView:
         self.model = model
         self.text_color, self.dim, bg = colors
         self.palette = [tuple(bg)] + [tuple(int(v) for v in c) for c in PALETTE[1:]]  # index 0: the gaps
-        self.eye, self.maps, self.sal, self.digit = None, [], None, None
+        self.eye, self.digit = None, None
+        self.maps = []     # [(name, output (channels, h, w), its mosaic)] of every convolution
+        self.sal = None    # the saliency picture, (28, 28, 3) uint8 transposed for pygame
         convs = [layer for _, layer in model.named_layers() if isinstance(layer, tc.Conv2D)]
         w = convs[0].params["W"] if convs else np.zeros((0, 1, 1, 1), np.float32)
-        self.filters = w.mean(axis=1)  # (F, k, k): a one-channel input's filters as they are
+        self.filters = mosaic(w.mean(axis=1), 8) if len(w) else None  # a one-channel input's filters as they are
 
     def update(self, eye, digit):
         """Feature maps and saliency for the 28x28 image `eye` and the pad's verdict `digit`:
@@ -65,11 +67,13 @@ class InsideView:
         self.model.eval()
         try:
             seen = record(self.model, eye[None, None].astype(np.float32))
-            self.maps = [(name, y[0]) for name, layer, _, y in seen if isinstance(layer, tc.Conv2D)]
+            self.maps = [(name, y[0], mosaic(y[0], 8 if len(y[0]) <= 32 else 16))
+                         for name, layer, _, y in seen if isinstance(layer, tc.Conv2D)]
             logits = seen[-1][3]
-            self.sal = score_gradient(self.model, logits, digit)[0, 0] if eye.any() else np.zeros_like(eye)
+            sal = score_gradient(self.model, logits, digit)[0, 0] if eye.any() else np.zeros_like(eye)
         finally:
             self.model.train(was_training)
+        self.sal = saliency_rgb(eye, sal).transpose(1, 0, 2)  # (x, y, rgb), as pygame wants it
         self.eye, self.digit = eye, digit
 
     def draw(self, app, rect):
@@ -84,20 +88,18 @@ class InsideView:
         app.text("First layer's filters", (x + side + 16, y), 16, self.dim)
         top = y + 16
         app.text("orange: for, blue: against", (x, top + side + 4), 16, self.dim)
-        rgb = saliency_rgb(self.eye, self.sal).transpose(1, 0, 2)
-        screen.blit(pygame.transform.scale(pygame.surfarray.make_surface(rgb), (side, side)), (x, top))
+        screen.blit(pygame.transform.scale(pygame.surfarray.make_surface(self.sal), (side, side)), (x, top))
         pygame.draw.rect(screen, self.dim, (x - 1, top - 1, side + 2, side + 2), 1)
-        if len(self.filters):
-            fm = mosaic(self.filters, 8)
+        if self.filters is not None:
+            fm = self.filters
             scale = min((w - side - 16) / fm.shape[1], side / fm.shape[0])
             self.blit(screen, fm, (x + side + 16, top), scale)
         y = top + side + 26
 
         # One mosaic per convolution, sharing what is left of the panel's height.
         room = rect.bottom - 8 - y
-        blocks = [(name, fmap, mosaic(fmap, 8 if len(fmap) <= 32 else 16)) for name, fmap in self.maps]
-        for name, fmap, m in blocks:
-            scale = min(w / m.shape[1], (room / len(blocks) - 20) / m.shape[0], 4)
+        for name, fmap, m in self.maps:
+            scale = min(w / m.shape[1], (room / len(self.maps) - 20) / m.shape[0], 4)
             app.text(f"Layer {name}, convolution: {len(fmap)} feature maps, {fmap.shape[1]}x{fmap.shape[2]}",
                      (x, y), 16, self.dim)
             y += 16 + self.blit(screen, m, (x, y + 16), scale)[1] + 4
