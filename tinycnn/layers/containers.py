@@ -87,9 +87,6 @@ class Chain(Layer, register=False):
             shape = layer.output_shape(shape)
         return total
 
-    def config(self):
-        return {}
-
     def __repr__(self):
         return f"{type(self).__name__}({', '.join(map(repr, self.layers))})"
 
