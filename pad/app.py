@@ -17,6 +17,7 @@ import tinycnn as tc
 
 from . import numbers
 from .canvas import Canvas
+from .inside import InsideView
 from .personal import HELP as PERSONAL_HELP, Personal
 
 BG = (28, 30, 36)
@@ -38,6 +39,7 @@ HELP = [
     ("C, Backspace, Delete", "clear"),
     ("S", "show the preprocessing stages"),
     ("N", "number mode: a wide canvas, read as a number"),
+    ("I", "look inside: feature maps, filters, saliency"),
     ("H or F1", "this help"),
     ("Drop an image file", "read a photo or scan of a digit"),
     *PERSONAL_HELP,
@@ -62,6 +64,7 @@ class PadApp:
         self.probs, self.eye, self.stages = None, self.reading.input, None
         self.show_help = False
         self.show_stages = False
+        self.inside = None            # the look-inside page (key I), built on first use
         self.message, self.message_until, self.message_error = "", 0.0, False
         self.mouse = None
         self.dirty = True
@@ -171,6 +174,9 @@ class PadApp:
             self.set_brush(self.brush + 2)
         elif k in (pygame.K_h, pygame.K_F1):
             self.show_help = not self.show_help
+            self.dirty = True
+        elif k == pygame.K_i and not ctrl:
+            self.inside = None if self.inside else InsideView(self.model, (TEXT, DIM, PANEL))
             self.dirty = True
         elif k == pygame.K_s and not ctrl:
             self.show_stages = not self.show_stages
@@ -386,6 +392,10 @@ class PadApp:
         (less `reserve` pixels at its bottom, kept for the personal strip)."""
         s, p = self.screen, self.panel
         pygame.draw.rect(s, PANEL, p, border_radius=8)
+        if self.inside:
+            if self.inside.model is not self.model:  # a personal model was learned or reset
+                self.inside = InsideView(self.model, (TEXT, DIM, PANEL))
+            return self.inside.draw(self, p)
         pad = 12 if p.w >= 220 else 8
         x, y, w = p.x + pad, p.y + pad, p.w - 2 * pad
         digit, sentence = self.verdict()

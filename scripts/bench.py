@@ -87,29 +87,27 @@ def tinycnn_epoch(model, batch, steps, runs):
 def layer_times(model, batch, steps=20):
     """Forward and backward milliseconds of each step of one training step, as the model runs
     them (a fused Conv2D -> ReLU -> MaxPool2D counts as one step)."""
-    from tinycnn.fusion import match
+    from tinycnn import fusion
 
     x, y = fake_mnist(batch)
     opt = tc.Adam(model)
     model.train()
     times = {}
     for it in range(steps + 2):
-        h, plan, i = x, [], 0
-        while i < len(model.layers):
-            step = match(model.layers, i, h) or model.layers[i]
-            n = 3 if step is not model.layers[i] else 1
-            name = " + ".join(repr(layer) for layer in model.layers[i:i + n])
+        h, plan = x, []
+        for i, step in enumerate(fusion.steps(model.layers)):
+            inner = [getattr(step, k) for k in ("conv", "relu", "pool")] if hasattr(step, "conv") else [step]
+            name = " + ".join(repr(layer) for layer in inner)
             t = time.perf_counter()
             h = step.forward(h)
             times.setdefault(name, [0.0, 0.0])[0] += (time.perf_counter() - t) * (it >= 2)
             plan.append((i, name, step))
-            i += n
         t = time.perf_counter()
         _, d = tc.softmax_cross_entropy(h, y)
         times.setdefault("softmax cross-entropy", [0.0, 0.0])[0] += (time.perf_counter() - t) * (it >= 2)
         for i, name, step in reversed(plan):
             t = time.perf_counter()
-            d = step.backward(d, need_dx=i > 0)
+            d = step.backward(d) if i > 0 else step.backward_params(d)
             times[name][1] += (time.perf_counter() - t) * (it >= 2)
         t = time.perf_counter()
         opt.step()

@@ -147,3 +147,13 @@ def test_thread_count_is_checked():
     for bad in (0, -1, 2.5, True, "2"):
         with pytest.raises(ValueError, match="threads"):
             tc.set_threads(bad)
+
+
+@given(conv_cases)
+def test_loop_convolution_equals_im2col(case):
+    n, c, h, w, k, s, p, seed = case
+    if h + 2 * p < k or w + 2 * p < k:
+        return
+    x, wt, b = rand(seed, (n, c, h, w)), rand(seed + 1, (2, c, k, k)), rand(seed + 2, (2,))
+    np.testing.assert_allclose(reference.conv2d_im2col(x, wt, b, s, p), reference.conv2d_loops(x, wt, b, s, p),
+                               rtol=1e-4, atol=1e-5)

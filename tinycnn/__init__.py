@@ -9,8 +9,9 @@
 from .backend import get_backend, get_threads, set_backend, set_threads
 from .data import fetch, load_mnist, read_idx, write_idx
 from .gradcheck import gradcheck, numerical_grad, rel_error
+from .introspect import feature_maps, saliency, trace
 from .layers import (BatchNorm1D, BatchNorm2D, Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D,
-                     ReLU, Residual, ShapeError)
+                     ReLU, Residual, ShapeError, register_layer)
 from .losses import softmax, softmax_cross_entropy
 from .model import ModelFileError, Sequential, load
 from .modelfile import check_digit_reader
@@ -27,7 +28,8 @@ from .architectures import ARCHITECTURES
 
 __all__ = [
     "Sequential", "Layer", "Conv2D", "MaxPool2D", "Dense", "ReLU", "Flatten", "Dropout",
-    "BatchNorm1D", "BatchNorm2D", "Residual", "ShapeError",
+    "BatchNorm1D", "BatchNorm2D", "Residual", "ShapeError", "register_layer",
+    "trace", "feature_maps", "saliency",
     "softmax", "softmax_cross_entropy", "SGD", "Adam",
     "load", "ModelFileError", "check_digit_reader", "seed", "set_backend", "get_backend", "set_threads", "get_threads",
     "gradcheck", "numerical_grad", "rel_error",

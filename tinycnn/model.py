@@ -11,26 +11,37 @@ import numpy as np
 
 from .fileio import atomic_open
 from .layers import Chain, ShapeError
+from .layers.base import layer_type
 from .losses import softmax
 from .modelfile import FORMAT, ModelFileError, read_model_file
 
 
 class Sequential(Chain):
-    """Layers applied in order.  x: (N, C, H, W) float32 -> logits (N, classes)."""
+    """Layers applied in order.  x: (N, C, H, W) float32 -> logits (N, classes).
 
-    def _walk(self, *dicts):
-        for path, layer in self.named_layers():
-            for d in dicts:
-                for key, value in getattr(layer, d).items():
-                    yield (f"{path}.{key}", value)
+    model(x) is model.forward(x); model[i] is a layer, model[i:j] a Sequential of the same
+    layer objects; len(model) and `for layer in model` work as for a list.
+    """
 
-    def named_parameters(self):
-        """[(dotted name, array)] of every trainable parameter, e.g. ("0.W", ...)."""
-        return list(self._walk("params"))
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return Sequential(*self.layers[index])
+        return self.layers[index]
 
-    def named_grads(self):
-        """[(dotted name, array)] of the gradients, in the order of named_parameters()."""
-        return list(self._walk("grads"))
+    def __len__(self):
+        return len(self.layers)
+
+    def __iter__(self):
+        return iter(self.layers)
+
+    def trace(self, x):
+        """Run forward one layer at a time and return [(name, output)] for every layer.
+
+        Names are dotted positions ("0", "4.1"); a block's inner layers come before the block
+        itself. The last output is forward(x)'s result. See tinycnn/introspect.py.
+        """
+        from .introspect import trace
+        return trace(self, x)
 
     def state_dict(self):
         """{dotted name: array} of parameters and buffers: everything a saved model holds."""
@@ -79,29 +90,31 @@ class Sequential(Chain):
         return self.predict_proba(x, batch_size).argmax(axis=1)
 
     def summary(self, input_shape=(1, 28, 28), print_fn=print):
-        """Print a table of layers, output shapes, parameter counts and FLOPs for one image."""
-        rows, shape = [], tuple(input_shape)
+        """Print a table of layers, output shapes, parameter counts and FLOPs for one image.
 
-        def visit(layer, path, shape, depth):
-            own = sum(v.size for v in layer.params.values())
-            out = layer.output_shape(shape)
-            rows.append(("  " * depth + f"{path} {layer!r}" if not layer.sublayers() else
-                         "  " * depth + f"{path} {type(layer).__name__}", out, own,
-                         layer.flops(shape) if not layer.sublayers() else None))
-            inner = shape
-            for i, sub in enumerate(layer.sublayers()):
-                inner = visit(sub, f"{path}.{i}", inner, depth + 1)
-            return out
+        The shapes come from running one image of zeros through a copy of the model, so an
+        input the layers cannot take raises the layer's own error, as forward would.
+        """
+        import copy
 
-        for i, layer in enumerate(self.layers):
-            shape = visit(layer, str(i), shape, 0)
+        from .introspect import record
+
+        shape = tuple(input_shape)
+        probe = copy.deepcopy(self).eval()
+        seen = {name: (x.shape[1:], y.shape[1:]) for name, _, x, y in record(probe, np.zeros((1,) + shape, np.float32))}
+        rows = []
+        for name, layer in list(probe.named_layers())[1:]:
+            inner = bool(layer.sublayers())
+            label = "  " * name.count(".") + f"{name} " + (type(layer).__name__ if inner else repr(layer))
+            (x_shape, y_shape), own = seen[name], sum(v.size for v in layer.params.values())
+            rows.append((label, y_shape, own, None if inner else layer.flops(x_shape)))
         total_p = sum(v.size for _, v in self.named_parameters())
-        total_f = self.flops(tuple(input_shape))
+        total_f = self.flops(shape)
         width = max(len(r[0]) for r in rows) + 2
         line = "-" * (width + 44)
         print_fn(f"{'Layer':<{width}}{'Output shape':<18}{'Params':>10}{'FLOPs':>16}")
         print_fn(line)
-        print_fn(f"{'input':<{width}}{str(tuple(input_shape)):<18}")
+        print_fn(f"{'input':<{width}}{str(shape):<18}")
         for name, out, p, f in rows:
             print_fn(f"{name:<{width}}{str(out):<18}{p:>10,}{'' if f is None else f'{f:,}':>16}")
         print_fn(line)
@@ -126,7 +139,7 @@ class Sequential(Chain):
 
 
 def _spec(layer):
-    spec = {"type": type(layer).__name__, "config": layer.config()}
+    spec = {"type": layer_type(layer), "config": layer.config()}
     if layer.sublayers():
         spec["layers"] = [_spec(sub) for sub in layer.sublayers()]
     return spec

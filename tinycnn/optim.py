@@ -2,12 +2,16 @@
 import numpy as np
 
 from .backend import kernels
+from .layers import Layer
 
 
 class Optimizer:
-    """Updates every parameter of `model` in place from its gradient; `lr` may be changed between steps."""
+    """Updates every parameter of `model` (any layer or Sequential) in place from its gradient;
+    `lr` may be changed between steps."""
 
     def __init__(self, model, lr):
+        if not isinstance(model, Layer):
+            raise TypeError(f"{type(self).__name__}: expected a layer or a Sequential, got {type(model).__name__}")
         self.model, self.lr, self.t = model, float(lr), 0
         self.state = {}  # name -> dict of arrays, filled on first use
 
@@ -16,8 +20,13 @@ class Optimizer:
 
     def step(self):
         self.t += 1
-        for (name, p), (_, g) in zip(self.model.named_parameters(), self.model.named_grads()):
-            self.update(p, g, self.state.setdefault(name, {}))
+        for path, layer in self.model.named_layers():
+            for key, p in layer.params.items():
+                name = f"{path}.{key}" if path else key
+                if key not in layer.grads or layer.grads[key].shape != p.shape:
+                    raise ValueError(f"{type(self).__name__}: parameter {name} of {layer!r} has no gradient "
+                                     f"of its shape {p.shape} in grads (use add_param to create both)")
+                self.update(p, layer.grads[key], self.state.setdefault(name, {}))
 
     def state_dict(self):
         """Flat {key: array} with everything needed to resume, plus the step count."""

@@ -68,8 +68,9 @@ REPORT_FILES = ("metrics.json", "curves.png", "confusion.png", "mistakes.png")
 LOCK_NAME = ".tinycnn-train.lock"
 
 
-def check_config(cfg):
-    """Refuse options that cannot work, before anything is loaded or trained (ValueError)."""
+def check_config(cfg, own_model=False):
+    """Refuse options that cannot work, before anything is loaded or trained (ValueError).
+    own_model: a model is passed in, so cfg.arch is not used."""
     problems = []
     if cfg.epochs < 1:
         problems.append(f"--epochs must be >= 1, got {cfg.epochs}")
@@ -86,7 +87,7 @@ def check_config(cfg):
     elif cfg.limit and cfg.val_split >= cfg.limit:
         problems.append(f"--limit {cfg.limit} leaves no training images after the --val-split {cfg.val_split} "
                         f"held out for validation; use a --val-split below {cfg.limit} (0: no validation)")
-    if cfg.arch not in ARCHITECTURES:
+    if not own_model and cfg.arch not in ARCHITECTURES:
         problems.append(f"unknown architecture {cfg.arch!r}; choose one of {sorted(ARCHITECTURES)}")
     if cfg.schedule not in SCHEDULES:
         problems.append(f"unknown schedule {cfg.schedule!r}; choose one of {SCHEDULES}")
@@ -318,25 +319,27 @@ def _same_options(now, then):
     return {k: (v, then.get(k)) for k, v in now.items() if norm(k, v) != norm(k, then.get(k))}
 
 
-def train(cfg, data=None, log=print, on_step=None, resume=False):
+def train(cfg, data=None, log=print, on_step=None, resume=False, model=None):
     """Run training as `cfg` says. Returns a dict of results (also written to metrics.json).
 
+    model: a model you built (a Sequential) to train instead of the architecture cfg.arch names.
     data: optional (train_x, train_y, test_x, test_y) uint8 arrays instead of load_mnist().
     on_step: optional callback(global_step), called after every optimiser step.
     resume: continue from the checkpoint beside cfg.out, which must have the same cfg.
     """
-    check_config(cfg)
+    check_config(cfg, own_model=model is not None)
     folder = _check_output(cfg.out)
     with _output_lock(folder):
         for name in [cfg.out, checkpoint_path(cfg)] + [folder / n for n in REPORT_FILES]:
             for tmp in remove_stale_temps(name):  # left by a run killed while writing
                 log(f"removed {tmp}, left by an interrupted write")
-        return _train(cfg, data, log, on_step, resume)
+        return _train(cfg, data, log, on_step, resume, model)
 
 
-def _train(cfg, data, log, on_step, resume):
+def _train(cfg, data, log, on_step, resume, model):
     from tqdm import tqdm
 
+    built_here = model is None
     started = time.time()
     xtr, ytr, xte, yte = data if data is not None else load_mnist(cfg.data or None)
     if cfg.limit:
@@ -348,7 +351,7 @@ def _train(cfg, data, log, on_step, resume):
     rng = tc_random.default_rng()
     order = rng.permutation(len(xtr))
     val_idx, fit_idx = np.sort(order[:cfg.val_split]), np.sort(order[cfg.val_split:])
-    model = ARCHITECTURES[cfg.arch]()
+    model = model if model is not None else ARCHITECTURES[cfg.arch]()
     opt = Adam(model, lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(len(fit_idx) / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.epochs
@@ -493,7 +496,8 @@ def _train(cfg, data, log, on_step, resume):
                    confusion=confusion.tolist())
     out_dir = Path(cfg.out).parent
     with _writing(f"the model {cfg.out}", ckpt):
-        model.save(cfg.out, meta=dict(test_accuracy=test_acc, arch=cfg.arch, epochs=len(state["history"]),
+        model.save(cfg.out, meta=dict(test_accuracy=test_acc, arch=cfg.arch if built_here else "own",
+                                      epochs=len(state["history"]),
                                       seed=cfg.seed))
     with _writing(f"the reports in {out_dir} (the model {cfg.out} is written)", ckpt):
         with atomic_open(out_dir / "metrics.json", "w") as f:

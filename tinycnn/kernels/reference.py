@@ -18,6 +18,43 @@ def matmul(a, b):
     return a @ b
 
 
+def conv2d_loops(x, w, b, stride=1, pad=0):
+    """A convolution as it is defined, one output value at a time: slow, and the yardstick for im2col.
+
+    x: (N, C, H, W), w: (F, C, kh, kw), b: (F,) -> y: (N, F, Ho, Wo) with
+    y[n, f, i, j] = b[f] + sum over c, u, v of w[f, c, u, v] * xpad[n, c, i*stride + u, j*stride + v]
+    (a cross-correlation, as in PyTorch: the kernel is not flipped).
+    """
+    N, C, H, W = x.shape
+    F, _, kh, kw = w.shape
+    Ho, Wo = out_size(H, kh, stride, pad), out_size(W, kw, stride, pad)
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    y = np.zeros((N, F, Ho, Wo), dtype=x.dtype)
+    for n in range(N):
+        for f in range(F):
+            for i in range(Ho):
+                for j in range(Wo):
+                    patch = xp[n, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                    y[n, f, i, j] = np.sum(patch * w[f]) + b[f]
+    return y
+
+
+def conv2d_im2col(x, w, b, stride=1, pad=0):
+    """The same convolution as one matrix product: every patch unfolded into a column (im2col).
+
+    x: (N, C, H, W), w: (F, C, kh, kw), b: (F,) -> y: (N, F, Ho, Wo). Conv2D does this.
+    Backward, from y = Wm @ cols + b with Wm = w.reshape(F, C*kh*kw) and dy2 = dy in cols' layout
+    (F, N*Ho*Wo): dWm = dy2 @ cols.T (each weight, times every patch value it met), db = dy2
+    summed over columns, dcols = Wm.T @ dy2, and dx = col2im(dcols): every patch value's
+    gradient added back onto the pixel it was copied from (a pixel in k patches gets k terms).
+    """
+    N, C, H, W = x.shape
+    F, _, kh, kw = w.shape
+    Ho, Wo = out_size(H, kh, stride, pad), out_size(W, kw, stride, pad)
+    out = w.reshape(F, -1) @ im2col(x, kh, kw, stride, pad) + b[:, None]   # (F, N*Ho*Wo)
+    return out.reshape(F, N, Ho, Wo).transpose(1, 0, 2, 3)
+
+
 def im2col(x, kh, kw, stride, pad):
     """Unfold every receptive field of x into a column.
 
@@ -65,8 +102,10 @@ def maxpool_forward(x, k, stride):
 def maxpool_backward(dout, arg, x_shape, k, stride):
     """Send each output gradient to the input pixel that won its window.
 
-    dout, arg: (N, C, Ho, Wo) -> dx: x_shape. Windows may overlap (stride < k), so the
-    gradient is accumulated one window offset at a time.
+    dout, arg: (N, C, Ho, Wo) -> dx: x_shape. Derivation: y = max of the window, so dy/dx is 1
+    for the winner and 0 for the others (a small change to a loser does not change the max);
+    dL/dx[winner] = dL/dy. Windows may overlap (stride < k), so the gradient is accumulated
+    one window offset at a time.
     """
     N, C, Ho, Wo = dout.shape
     dx = np.zeros(x_shape, dtype=dout.dtype)
@@ -123,7 +162,11 @@ def batchnorm_backward(dy, xhat, gamma, inv_std):
     """Gradients of batch norm with batch statistics.
 
     dy, xhat: (N, C, L); gamma, inv_std: (C,) -> dx: (N, C, L), dgamma, dbeta: (C,).
-    The mean and variance depend on x too, which gives the two correction terms:
+    Derivation, per channel over its m = N*L values: y = gamma * xhat + beta gives
+    dbeta = sum(dy), dgamma = sum(dy * xhat), dxhat = gamma * dy. Then xhat = (x - mu) * s with
+    s = 1/sqrt(var + eps); mu and var depend on every x too: d mu/dx_i = 1/m, and since
+    d var/dx_i = 2 (x_i - mu)/m, d s/dx_i = -s^3 (x_i - mu)/m = -s xhat_i / m. Collecting terms,
+    dx = s * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), that is
     dx = gamma * inv_std * (dy - mean(dy) - xhat * mean(dy * xhat)).
     """
     dbeta = dy.sum(axis=(0, 2))

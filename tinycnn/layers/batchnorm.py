@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..backend import kernels
-from .base import Layer
+from .base import Layer, ShapeError
 
 
 class _BatchNorm(Layer):
@@ -34,8 +34,12 @@ class _BatchNorm(Layer):
         return 2 * int(np.prod(shape))
 
     def forward(self, x):
-        self._expect(x, x.ndim == self.ndim and x.shape[1] == self.n, self.expected)
+        self._expect(x, self.expected, lambda x: x.ndim == self.ndim and x.shape[1] == self.n)
         x3 = x.reshape(x.shape[0], self.n, -1)  # (N, C, L): one layout for 1-D and 2-D
+        if self.training and x3.shape[0] * x3.shape[2] < 2:
+            # One value per channel has no variance: every output would be beta (PyTorch refuses too).
+            raise ShapeError(self, f"{self.expected} with more than one value per channel in training mode "
+                             "(call .eval() to use the running statistics)", x.shape)
         gamma, beta = self.params["gamma"], self.params["beta"]
         if self.training:
             y, self.xhat, mean, var = kernels().batchnorm_forward(x3, gamma, beta, self.eps)
@@ -52,18 +56,21 @@ class _BatchNorm(Layer):
         self.inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype)
         return y.reshape(x.shape)
 
-    def backward(self, dy, need_dx=True):
+    def output_shape(self, shape):
+        return tuple(shape)
+
+    def backward(self, dy):
         dy3 = dy.reshape(dy.shape[0], self.n, -1)
         gamma = self.params["gamma"]
         if not self.training:  # running statistics are constants: a per-channel affine map
             xhat = (self.x3 - self.buffers["running_mean"][:, None]) * self.inv_std[:, None]
             self.grads["gamma"] += np.sum(dy3 * xhat, axis=(0, 2))
             self.grads["beta"] += dy3.sum(axis=(0, 2))
-            return (dy3 * (gamma * self.inv_std)[:, None]).reshape(dy.shape) if need_dx else None
+            return (dy3 * (gamma * self.inv_std)[:, None]).reshape(dy.shape)
         dx, dgamma, dbeta = kernels().batchnorm_backward(dy3, self.xhat, gamma, self.inv_std)
         self.grads["gamma"] += dgamma
         self.grads["beta"] += dbeta
-        return dx.reshape(dy.shape) if need_dx else None
+        return dx.reshape(dy.shape)
 
 
 class BatchNorm2D(_BatchNorm):

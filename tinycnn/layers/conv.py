@@ -58,21 +58,30 @@ class Conv2D(Layer):
         Split out so that fused kernels (see fusion.py) can consume it directly.
         """
         k, s, p = self.k, self.stride, self.padding
-        self._expect(x, x.ndim == 4 and x.shape[1] == self.c_in
-                     and x.shape[2] + 2 * p >= k and x.shape[3] + 2 * p >= k,
-                     f"(N, {self.c_in}, H, W) with H, W >= {k - 2 * p}")
+        self._expect(x, f"(N, {self.c_in}, H, W) with H, W >= {k - 2 * p}",
+                     lambda x: x.ndim == 4 and x.shape[1] == self.c_in and min(x.shape[2:]) + 2 * p >= k)
         self.x_shape = x.shape
         self.out_hw = (out_size(x.shape[2], k, s, p), out_size(x.shape[3], k, s, p))
         self.cols = kernels().im2col(x, k, k, s, p)                      # (C*k*k, N*Ho*Wo)
         return kernels().matmul(self.params["W"].reshape(self.c_out, -1), self.cols)  # (F, N*Ho*Wo)
 
-    def backward(self, dy, need_dx=True):
+    def backward(self, dy):
+        return self.backward_columns(*self._columns(dy))
+
+    def backward_params(self, dy):
+        self.backward_columns(*self._columns(dy), need_dx=False)
+
+    def _columns(self, dy):
         F = self.c_out
         dy2 = dy.reshape(dy.shape[0], F, -1).transpose(1, 0, 2).reshape(F, -1)   # (F, N*Ho*Wo)
-        return self.backward_columns(dy2, dy2.sum(axis=1), need_dx)
+        return dy2, dy2.sum(axis=1)
 
     def backward_columns(self, dy2, db, need_dx=True):
-        """Backward from the gradient in the matrix product's layout, dy2: (F, N*Ho*Wo), and db: (F,)."""
+        """Backward from the gradient in the matrix product's layout, dy2: (F, N*Ho*Wo), and db: (F,).
+
+        dL/dW = dy2 @ cols.T (each weight met every column it multiplied); dL/dcols = W.T @ dy2,
+        and col2im adds each column's gradient back onto the pixels it was copied from.
+        """
         self.grads["W"] += kernels().matmul(dy2, self.cols.T).reshape(self.params["W"].shape)
         self.grads["b"] += db
         if not need_dx:

@@ -6,7 +6,12 @@ from .base import Layer, he_normal
 
 
 class Dense(Layer):
-    """y = x @ W + b.   x: (N, in_features) -> y: (N, out_features); W (in, out), b (out,)."""
+    """y = x @ W + b.   x: (N, in_features) -> y: (N, out_features); W (in, out), b (out,).
+
+    W is stored (in, out) so that forward is one plain x @ W. PyTorch's nn.Linear stores the
+    transpose, weight (out, in), and computes x @ weight.T: copy weights across with W.T.
+    Backward: dL/dW = x.T @ dy, dL/db = dy summed over the batch, dL/dx = dy @ W.T.
+    """
 
     saved = ("x",)
 
@@ -31,11 +36,11 @@ class Dense(Layer):
         return 2 * self.n_in * self.n_out
 
     def forward(self, x):
-        self._expect(x, x.ndim == 2 and x.shape[1] == self.n_in, f"(N, {self.n_in})")
+        self._expect(x, f"(N, {self.n_in})", lambda x: x.ndim == 2 and x.shape[1] == self.n_in)
         self.x = x
         return kernels().matmul(x, self.params["W"]) + self.params["b"]
 
-    def backward(self, dy, need_dx=True):
+    def backward(self, dy):
         self.grads["W"] += kernels().matmul(self.x.T, dy)
         self.grads["b"] += dy.sum(axis=0)
-        return kernels().matmul(dy, self.params["W"].T) if need_dx else None
+        return kernels().matmul(dy, self.params["W"].T)

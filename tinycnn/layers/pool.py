@@ -37,11 +37,11 @@ class MaxPool2D(Layer):
         return C * Ho * Wo * self.k * self.k
 
     def forward(self, x):
-        self._expect(x, x.ndim == 4 and x.shape[2] >= self.k and x.shape[3] >= self.k,
-                     f"(N, C, H, W) with H, W >= {self.k}")
+        self._expect(x, f"(N, C, H, W) with H, W >= {self.k}",
+                     lambda x: x.ndim == 4 and min(x.shape[2:]) >= self.k)
         self.x_shape = x.shape
         y, self.arg = kernels().maxpool_forward(x, self.k, self.stride)
         return y
 
-    def backward(self, dy, need_dx=True):
-        return kernels().maxpool_backward(dy, self.arg, self.x_shape, self.k, self.stride) if need_dx else None
+    def backward(self, dy):
+        return kernels().maxpool_backward(dy, self.arg, self.x_shape, self.k, self.stride)

@@ -12,12 +12,15 @@ class ReLU(Layer):
     saved = ("y",)
 
     def forward(self, x):
-        self._expect(x, True, "an array")
+        self._expect(x, "of any shape")
         self.y = kernels().relu_forward(x)
         return self.y
 
-    def backward(self, dy, need_dx=True):
-        return kernels().relu_backward(dy, self.y) if need_dx else None
+    def backward(self, dy):
+        return kernels().relu_backward(dy, self.y)
+
+    def output_shape(self, shape):
+        return tuple(shape)
 
     def flops(self, shape):
         return int(np.prod(shape))
@@ -27,12 +30,12 @@ class Flatten(Layer):
     """(N, d1, d2, ...) -> (N, d1*d2*...)."""
 
     def forward(self, x):
-        self._expect(x, x.ndim >= 2, "(N, ...) with at least 2 axes")
+        self._expect(x, "(N, ...) with at least 2 axes", lambda x: x.ndim >= 2)
         self.x_shape = x.shape
         return x.reshape(x.shape[0], -1)
 
-    def backward(self, dy, need_dx=True):
-        return dy.reshape(self.x_shape) if need_dx else None
+    def backward(self, dy):
+        return dy.reshape(self.x_shape)
 
     def output_shape(self, shape):
         return (int(np.prod(shape)),)
@@ -54,7 +57,7 @@ class Dropout(Layer):
         return dict(p=self.p)
 
     def forward(self, x):
-        self._expect(x, True, "an array")
+        self._expect(x, "of any shape")
         if not self.training or self.p == 0:
             self.mask = None
             return x
@@ -63,7 +66,8 @@ class Dropout(Layer):
         self.mask = keep * np.asarray(1 / (1 - self.p), dtype=x.dtype)
         return x * self.mask
 
-    def backward(self, dy, need_dx=True):
-        if not need_dx:
-            return None
+    def backward(self, dy):
         return dy if self.mask is None else dy * self.mask
+
+    def output_shape(self, shape):
+        return tuple(shape)

@@ -1,0 +1,115 @@
+"""The pad's "look inside" page (key I): what the network sees and does with the drawing.
+
+The first convolution's learned filters, the feature maps of every convolution for the
+current drawing, and saliency: the 28x28 input with the pixels that raise the winning digit's
+score in orange and those that lower it in blue. Everything comes from tinycnn
+(tc.feature_maps, tc.saliency); this module only lays it out. Recomputed when the drawing
+changes, which the pad does once per frame while the pen moves.
+"""
+import numpy as np
+import pygame
+
+import tinycnn as tc
+from tinycnn.introspect import record, score_gradient
+
+# A dark-to-bright palette (blue, teal, yellow) for activations: 256 RGB rows.
+_t = np.linspace(0, 1, 256)[:, None]
+PALETTE = (255 * np.clip(np.hstack([1.6 * _t - 0.5, 0.15 + 0.85 * _t, 0.45 + 0.6 * _t - 0.9 * _t ** 2]),
+                         0, 1)).astype(np.uint8)
+
+
+def mosaic(maps, cols, pad=1):
+    """maps: (K, h, w) -> one (rows*(h+pad)-pad, cols*(w+pad)-pad) image in 0..1, each map scaled
+    to its own range; the gaps are -1 (drawn as background)."""
+    k, h, w = maps.shape
+    rows = -(-k // cols)
+    lo = maps.min(axis=(1, 2), keepdims=True)
+    span = maps.max(axis=(1, 2), keepdims=True) - lo
+    scaled = np.where(span > 0, (maps - lo) / np.where(span > 0, span, 1), 0)
+    out = np.full((rows * (h + pad) - pad, cols * (w + pad) - pad), -1.0, np.float32)
+    for i in range(k):
+        r, c = divmod(i, cols)
+        out[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = scaled[i]
+    return out
+
+
+def saliency_rgb(image, sal):
+    """image, sal: (28, 28) -> (28, 28, 3) uint8: the drawing in gray, saliency over it
+    (orange where a pixel raises the score, blue where it lowers it)."""
+    s = sal / (np.percentile(np.abs(sal), 99) or 1.0)  # the top 1% saturate: the rest stays visible
+    pos, neg = np.clip(s, 0, 1)[..., None], np.clip(-s, 0, 1)[..., None]
+    base = 0.35 * np.clip(image, 0, 1)[..., None] * np.ones(3)
+    rgb = base * (1 - pos - neg) + pos * np.array([1.0, 0.6, 0.1]) + neg * np.array([0.2, 0.5, 1.0])
+    return (255 * np.clip(rgb, 0, 1)).astype(np.uint8)
+
+
+class InsideView:
+    """Draws the page into the pad's panel; recomputes only when the pad's 28x28 input changed.
+
+    colors: (text, dim, background) RGB tuples of the pad, so the page matches it.
+    """
+
+    def __init__(self, model, colors):
+        self.model = model
+        self.text_color, self.dim, bg = colors
+        self.palette = [tuple(bg)] + [tuple(int(v) for v in c) for c in PALETTE[1:]]  # index 0: the gaps
+        self.eye, self.digit = None, None
+        self.maps = []     # [(name, output (channels, h, w), its mosaic)] of every convolution
+        self.sal = None    # the saliency picture, (28, 28, 3) uint8 transposed for pygame
+        convs = [layer for _, layer in model.named_layers() if isinstance(layer, tc.Conv2D)]
+        w = convs[0].params["W"] if convs else np.zeros((0, 1, 1, 1), np.float32)
+        self.filters = mosaic(w.mean(axis=1), 8) if len(w) else None  # a one-channel input's filters as they are
+
+    def update(self, eye, digit):
+        """Feature maps and saliency for the 28x28 image `eye` and the pad's verdict `digit`:
+        one recorded forward, then one backward from it."""
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            seen = record(self.model, eye[None, None].astype(np.float32))
+            self.maps = [(name, y[0], mosaic(y[0], 8 if len(y[0]) <= 32 else 16))
+                         for name, layer, _, y in seen if isinstance(layer, tc.Conv2D)]
+            logits = seen[-1][3]
+            sal = score_gradient(self.model, logits, digit)[0, 0] if eye.any() else np.zeros_like(eye)
+        finally:
+            self.model.train(was_training)
+        self.sal = saliency_rgb(eye, sal).transpose(1, 0, 2)  # (x, y, rgb), as pygame wants it
+        self.eye, self.digit = eye, digit
+
+    def draw(self, app, rect):
+        if self.eye is not app.eye:
+            self.update(app.eye, None if app.probs is None else int(np.argmax(app.probs)))
+        screen, x, y, w = app.screen, rect.x + 14, rect.y + 12, rect.w - 28
+        y = app.text(app.verdict()[1] + "     I: back", (x, y), 24, self.text_color).bottom + 10
+
+        # Top row: saliency over the input, then the first layer's filters.
+        side = min(128, max(56, w // 3))
+        app.text("Saliency" if self.digit is None else f"Why a {self.digit}?", (x, y), 16, self.dim)
+        app.text("First layer's filters", (x + side + 16, y), 16, self.dim)
+        top = y + 16
+        app.text("orange: for, blue: against", (x, top + side + 4), 16, self.dim)
+        screen.blit(pygame.transform.scale(pygame.surfarray.make_surface(self.sal), (side, side)), (x, top))
+        pygame.draw.rect(screen, self.dim, (x - 1, top - 1, side + 2, side + 2), 1)
+        if self.filters is not None:
+            fm = self.filters
+            scale = min((w - side - 16) / fm.shape[1], side / fm.shape[0])
+            self.blit(screen, fm, (x + side + 16, top), scale)
+        y = top + side + 26
+
+        # One mosaic per convolution, sharing what is left of the panel's height.
+        room = rect.bottom - 8 - y
+        for name, fmap, m in self.maps:
+            scale = min(w / m.shape[1], (room / len(self.maps) - 20) / m.shape[0], 4)
+            app.text(f"Layer {name}, convolution: {len(fmap)} feature maps, {fmap.shape[1]}x{fmap.shape[2]}",
+                     (x, y), 16, self.dim)
+            y += 16 + self.blit(screen, m, (x, y + 16), scale)[1] + 4
+
+    def blit(self, screen, m, pos, scale):
+        """Draw a mosaic (values in 0..1, gaps -1) in the palette at `scale` screen pixels per value."""
+        idx = np.where(m < 0, 0, 1 + np.clip(m, 0, 1) * 254).astype(np.uint8)
+        surf = pygame.Surface((m.shape[1], m.shape[0]), depth=8)
+        surf.set_palette(self.palette)
+        pygame.surfarray.blit_array(surf, idx.T)
+        size = (max(1, int(m.shape[1] * scale)), max(1, int(m.shape[0] * scale)))
+        screen.blit(pygame.transform.scale(surf, size), pos)
+        return size
