@@ -13,7 +13,7 @@ from .fileio import atomic_open
 from .layers import Chain, ShapeError
 from .layers.base import layer_type
 from .losses import softmax
-from .modelfile import FORMAT, ModelFileError, read_model_file
+from .modelfile import FORMAT, ModelFileError, build_layers, read_model_file
 
 
 class Sequential(Chain):
@@ -126,7 +126,7 @@ class Sequential(Chain):
 
     def copy(self):
         """A new model with the same architecture, weights, buffers and meta, sharing no array."""
-        new = Sequential(*[_build(s, f"layer {i}") for i, s in enumerate(self.architecture()["layers"])])
+        new = Sequential(*build_layers(self.architecture()["layers"]))
         new.load_state_dict(self.state_dict())  # load_state_dict copies every array (astype)
         new.meta = json.loads(json.dumps(getattr(self, "meta", {})))
         return new.train(self.training)
