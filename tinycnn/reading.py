@@ -137,6 +137,17 @@ def mnist_strokes(strokes):
                            for s in strokes], (h, w), PEN)
 
 
+def drawing_input(image, strokes=None):
+    """What the model reads of a drawing: (28, 28) float32, and the preprocessing stages.
+
+    From the strokes re-rendered at MNIST's width when they are given (see mnist_strokes),
+    else from the pixels (see preprocess_digit)."""
+    a = to_gray01(image)
+    x, stages = preprocess_digit(mnist_strokes(strokes) if strokes else a, return_stages=True)
+    stages["input"] = a
+    return x, stages
+
+
 def read_digit(image, model=None, pen=None, strokes=None):
     """Read one digit. image: (H, W) grayscale, white ink on black, uint8 0-255 or float 0-1, any size.
 
@@ -151,9 +162,7 @@ def read_digit(image, model=None, pen=None, strokes=None):
     zeros = np.zeros(10, np.float32)
     if float(a.max(initial=0.0)) <= BLANK:
         return Reading(None, zeros, "blank", preprocess_digit(a), None, preprocess_digit(a, True)[1])
-    drawn = mnist_strokes(strokes) if strokes else a
-    x, stages = preprocess_digit(drawn, return_stages=True)
-    stages["input"] = a
+    x, stages = drawing_input(a, strokes)
     box = ink_box(a)
     if is_dot(a, box, pen):
         return Reading(None, zeros, "too small", x, box, stages)

@@ -56,6 +56,7 @@ class Config:
     non_digits: int = 5000     # generated non-digits, an 11th class "not a digit" (0: ten classes)
     thicken: float = 0.25      # share of training images whose strokes are made one pixel thicker,
     thin: float = 0.1          # and thinner (with augmentation only)
+    calibration_digits: int = 3000  # generated digits (and half as many non-digits) held out to calibrate
 
 
 DIGIT_CLASSES = [str(d) for d in range(10)]
@@ -341,8 +342,8 @@ def train(cfg, data=None, log=print, on_step=None, resume=False):
         right += int(np.sum(model.predict_proba(remade[:, None])[:, :10].argmax(1) == yte[i:i + 1000]))
     preprocessed_acc = right / len(xte)
     # Temperature and thresholds from held-out data (MNIST validation + generated drawings).
-    cal_x, cal_y = calibration_set(xtr[val_idx], ytr[val_idx], cfg.seed,
-                                   non_digits=1500 if cfg.non_digits else 0)
+    cal_x, cal_y = calibration_set(xtr[val_idx], ytr[val_idx], cfg.seed, digits=cfg.calibration_digits,
+                                   non_digits=cfg.calibration_digits // 2 if cfg.non_digits else 0)
     cal = calibrate(model, cal_x, cal_y)
     log(f"calibration: temperature {cal['temperature']:.3f}, ECE {cal['ece_before']:.2%} -> {cal['ece_after']:.2%}; "
         f"thresholds: unsure below {cal['unsure']:.2f}, not a digit from {cal['not_a_digit']:.2f}")
@@ -355,6 +356,7 @@ def train(cfg, data=None, log=print, on_step=None, resume=False):
                    confusion=confusion.tolist())
     model.save(cfg.out, meta=dict(test_accuracy=test_acc, arch=cfg.arch, epochs=len(state["history"]),
                                   seed=cfg.seed, classes=classes, calibration=cal,
+                                  validation=dict(seed=cfg.seed, split=cfg.val_split, limit=cfg.limit),
                                   training_mix=dict(mnist=int(len(fit_idx) - len(gx)), synthetic=cfg.synthetic,
                                                     non_digits=cfg.non_digits, thicken=cfg.thicken,
                                                     thin=cfg.thin)))
@@ -397,6 +399,8 @@ def main(argv=None):
                    help="generated letters, shapes and scribbles, an 11th class 'not a digit' (0: ten classes)")
     p.add_argument("--thicken", type=float, default=d.thicken, help="share of images with thickened strokes")
     p.add_argument("--thin", type=float, default=d.thin, help="share of images with thinned strokes")
+    p.add_argument("--calibration-digits", type=int, default=d.calibration_digits,
+                   help="generated digits (and half as many non-digits) held out to fit temperature and thresholds")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint beside --out")
     args = vars(p.parse_args(argv))
     resume = args.pop("resume")
