@@ -93,7 +93,7 @@ def test_strokes_at_mnist_width_whatever_the_brush():
 
     line = [np.array([[0, 0], [40, 90], [90, 20]], np.float32)]
     for scale in (0.3, 1, 5):  # the same drawing small or large gives the same re-rendering width
-        w = stroke_width(tc.reading.mnist_strokes([s * scale for s in line]))
+        w = stroke_width(tc.brush.mnist_strokes([s * scale for s in line]))
         assert abs(w - STROKE) < 1.5
 
 

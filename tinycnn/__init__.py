@@ -18,6 +18,9 @@ from .preprocess import DigitImageError, is_blank, preprocess_digit, read_digit_
 from .pretrained import pretrained, pretrained_path
 from .random import seed
 from .reading import Reading, read_digit
+from .brush import render_strokes, stamp_segment
+from .calibration import calibrate, ece, fit_temperature
+from .strokes import make_digits, make_non_digits
 from .architectures import ARCHITECTURES
 
 __all__ = [
@@ -27,5 +30,6 @@ __all__ = [
     "load", "ModelFileError", "seed", "set_backend", "get_backend",
     "gradcheck", "numerical_grad", "rel_error",
     "load_mnist", "fetch", "read_idx", "write_idx",
-    "read_digit", "Reading", "preprocess_digit", "read_digit_image", "is_blank", "DigitImageError", "pretrained", "pretrained_path", "ARCHITECTURES",
+    "read_digit", "Reading", "make_digits", "make_non_digits", "render_strokes", "stamp_segment",
+    "calibrate", "ece", "fit_temperature", "preprocess_digit", "read_digit_image", "is_blank", "DigitImageError", "pretrained", "pretrained_path", "ARCHITECTURES",
 ]

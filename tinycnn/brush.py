@@ -4,6 +4,10 @@ training digits with it, so what the model learns from is drawn the way the pad 
 import numpy as np
 
 from .backend import kernels
+from .preprocess import WORK
+
+PEN = 5.5  # brush radius re-rendering strokes at MNIST's width at WORK scale (its lines measure
+           # 7.9-9.4 px by preprocess.stroke_width, against MNIST's STROKE = 8.8)
 
 
 def stamp_segment(img, p0, p1, radius, erase=False):
@@ -52,3 +56,16 @@ def render_strokes(strokes, shape, radius):
             segs.append(np.concatenate([s[:-1], s[1:]], axis=1))
     seg = np.concatenate(segs) if segs else np.zeros((0, 4), np.float32)
     return kernels().ink_segments(tuple(shape), seg, float(radius))
+
+
+def mnist_strokes(strokes):
+    """Re-render pen strokes at MNIST's stroke width: (h, w) float32 with the drawing's longer
+    side at preprocess.WORK pixels and a pen as wide as MNIST's strokes at that scale, whatever
+    brush drew them. strokes: list of (n, 2) arrays of (x, y) points in any pixel units."""
+    pts = np.concatenate([np.asarray(s, np.float32).reshape(-1, 2) for s in strokes])
+    lo, hi = pts.min(0), pts.max(0)
+    extent = max(float((hi - lo).max()), 1e-6)
+    scale = (WORK - 2 * PEN) / extent
+    w, h = (np.ceil((hi - lo) * scale + 2 * PEN + 3)).astype(int)
+    return render_strokes([(np.asarray(s, np.float32).reshape(-1, 2) - lo) * scale + PEN + 1.5
+                           for s in strokes], (h, w), PEN)

@@ -6,14 +6,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .brush import render_strokes
+from .brush import mnist_strokes
 from .calibration import split_probs
-from .preprocess import BLANK, WORK, preprocess_digit, stroke_width, to_gray01
+from .preprocess import BLANK, preprocess_digit, stroke_width, to_gray01
 
 UNSURE = 0.60      # defaults for a model without calibration (see tinycnn.calibration):
 NOT_A_DIGIT = 0.5  # below this top probability no digit is named; from this P(not a digit) it is refused
-PEN = 5.5          # brush radius re-rendering strokes at MNIST's width at WORK scale (its lines measure
-                   # 7.9-9.4 px by stroke_width, against STROKE = 8.8)
 TOO_SMALL = 0.06   # ink spanning less than this fraction of the image's longer side is a dot,
 DOT = 1.5          # and so is ink no longer than this many pen widths
 
@@ -122,19 +120,6 @@ def decide(probs, not_digit=0.0, unsure=UNSURE, cut=NOT_A_DIGIT):
     if probs[top] < unsure:
         return None, "unsure"
     return top, "digit"
-
-
-def mnist_strokes(strokes):
-    """Re-render pen strokes at MNIST's stroke width: (h, w) float32 with the drawing's longer
-    side at preprocess.WORK pixels and a pen as wide as MNIST's strokes at that scale, whatever
-    brush drew them. strokes: list of (n, 2) arrays of (x, y) points in any pixel units."""
-    pts = np.concatenate([np.asarray(s, np.float32).reshape(-1, 2) for s in strokes])
-    lo, hi = pts.min(0), pts.max(0)
-    extent = max(float((hi - lo).max()), 1e-6)
-    scale = (WORK - 2 * PEN) / extent
-    w, h = (np.ceil((hi - lo) * scale + 2 * PEN + 3)).astype(int)
-    return render_strokes([(np.asarray(s, np.float32).reshape(-1, 2) - lo) * scale + PEN + 1.5
-                           for s in strokes], (h, w), PEN)
 
 
 def drawing_input(image, strokes=None):

@@ -14,7 +14,7 @@ Everything is drawn from a numpy Generator: the same seed gives the same images.
 """
 import numpy as np
 
-from .brush import render_strokes
+from .brush import mnist_strokes, render_strokes
 from .preprocess import preprocess_digit
 
 NOT_A_DIGIT = 10   # the label of the "not a digit" class
@@ -354,8 +354,17 @@ def non_digit_strokes(name, r):
     return pose(write(strokes, r), r)
 
 
+PAD_PATH = 0.3  # share of drawings read from their strokes, as the pad reads (reading.read_digit)
+
+
+def _image(strokes, r):
+    """What the reader sees of one drawing: from its pixels (any pen), or from its strokes."""
+    drawn = mnist_strokes(strokes) if r.random() < PAD_PATH else render(strokes, r)
+    return (preprocess_digit(drawn) * 255 + 0.5).astype(np.uint8)
+
+
 def _images(items, r):
-    return np.stack([(preprocess_digit(render(s, r)) * 255 + 0.5).astype(np.uint8) for s in items])
+    return np.stack([_image(s, r) for s in items])
 
 
 def make_digits(n, rng):
