@@ -86,8 +86,8 @@ def photo(strokes, rng, size=160):
     ramp = np.cos(angle) * xx + np.sin(angle) * yy                      # uneven light across the page
     lo_light, hi_light = rng.uniform(150, 200), rng.uniform(205, 245)
     paper = lo_light + (hi_light - lo_light) * (ramp - ramp.min()) / max(np.ptp(ramp), 1e-6)
-    grain = np.asarray(Image.fromarray(rng.normal(0, 8, (size, size)).astype(np.float32), mode="F")
-                       .filter(ImageFilter.GaussianBlur(1.0)))        # paper texture
+    noise = np.clip(128 + rng.normal(0, 12, (size, size)), 0, 255).astype(np.uint8)
+    grain = np.asarray(Image.fromarray(noise).filter(ImageFilter.GaussianBlur(1.0)), float) - 128  # paper texture
     ink_level = rng.uniform(20, 80)
     img = paper + grain - ink * (paper - ink_level)
     im = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.5)))

@@ -12,7 +12,8 @@ fitted on the FIT half; the thresholds are chosen on the TUNE half, with T appli
 rules (the costs are the project's choice, the thresholds follow from the measurements):
 
 - "not a digit": the cut on P(not a digit) that minimises (share of non-digits let through as
-  digits) + (share of digits refused), each kind counting equally.
+  digits) + REFUSE_COST x (share of digits refused): refusing a digit is the worse mistake, and
+  the tuning digits (MNIST's and generated ones) are easier to accept than real handwriting.
 - "unsure": the lowest top-digit probability at which the reader names a digit, chosen to
   maximise (right names) - WRONG_COST x (wrong names): a confidently wrong answer costs
   WRONG_COST times what a "not sure" costs.
@@ -23,6 +24,7 @@ from .losses import softmax
 from .strokes import NOT_A_DIGIT, make_digits, make_non_digits, rng_for
 
 WRONG_COST = 3.0
+REFUSE_COST = 4.0
 BINS = 15
 
 
@@ -110,7 +112,7 @@ def choose_thresholds(logits, labels, temperature=1.0):
     cut = 0.5
     if other.any() and (~is_digit).any():
         grid = np.round(np.arange(0.05, 0.96, 0.01), 2)
-        cost = [np.mean(other[~is_digit] < c) + np.mean(other[is_digit] >= c) for c in grid]
+        cost = [np.mean(other[~is_digit] < c) + REFUSE_COST * np.mean(other[is_digit] >= c) for c in grid]
         best = min(cost)
         cut = float(min((c for c, v in zip(grid, cost) if v <= best + 1e-12), key=lambda c: abs(c - 0.5)))
     kept = is_digit & (other < cut)
@@ -148,5 +150,6 @@ def calibrate(model, images, labels):
     out.update(choose_thresholds(logits[tune], labels[tune], t))
     out.update(ece_before=round(digit_ece(logits[tune], labels[tune]), 5),
                ece_after=round(digit_ece(logits[tune], labels[tune], t), 5),
-               fit_images=int(len(fit)), tune_images=int(len(tune)), wrong_cost=WRONG_COST)
+               fit_images=int(len(fit)), tune_images=int(len(tune)), wrong_cost=WRONG_COST,
+               refuse_cost=REFUSE_COST)
     return out
