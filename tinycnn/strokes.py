@@ -57,7 +57,8 @@ def _one(r):
     flag = r.uniform(0.06, 0.42) if r.random() < 0.6 else 0.0   # length of the flag
     stem = [top, foot]
     if flag:
-        angle = np.deg2rad(r.uniform(10, 75))                      # below the horizontal
+        angle = np.deg2rad(r.uniform(15, 75))                      # below the horizontal
+        flag = min(flag, 0.24 / np.cos(angle))  # a flag reaching as far as a 7's bar would make a 7
         stem = [top + flag * np.array([-np.cos(angle), np.sin(angle)])] + stem
     strokes = [_line(*stem)]
     if r.random() < 0.25:                                          # a base

@@ -53,7 +53,7 @@ class Config:
     limit: int = 0
     data: str = ""
     synthetic: int = 12000     # generated digits added to MNIST's (tinycnn.strokes)
-    non_digits: int = 5000     # generated non-digits, an 11th class "not a digit" (0: ten classes)
+    non_digits: int = 4000     # generated non-digits, an 11th class "not a digit" (0: ten classes)
     thicken: float = 0.25      # share of training images whose strokes are made one pixel thicker,
     thin: float = 0.1          # and thinner (with augmentation only)
     calibration_digits: int = 3000  # generated digits (and half as many non-digits) held out to calibrate
