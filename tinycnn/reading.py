@@ -146,7 +146,8 @@ def read_digit(image, model=None, pen=None, strokes=None):
     a = to_gray01(image)
     zeros = np.zeros(10, np.float32)
     if float(a.max(initial=0.0)) <= BLANK:
-        return Reading(None, zeros, "blank", preprocess_digit(a), None, preprocess_digit(a, True)[1])
+        x, stages = preprocess_digit(a, return_stages=True)
+        return Reading(None, zeros, "blank", x, None, stages)
     x, stages = drawing_input(a, strokes)
     box = ink_box(a)
     if is_dot(a, box, pen):

@@ -365,7 +365,8 @@ def _image(strokes, r):
 
 
 def _images(items, r):
-    return np.stack([_image(s, r) for s in items])
+    images = [_image(s, r) for s in items]
+    return np.stack(images) if images else np.zeros((0, 28, 28), np.uint8)
 
 
 def make_digits(n, rng):
@@ -384,5 +385,5 @@ def make_non_digits(n, rng):
     """
     names = list(NON_DIGITS)
     chosen = [names[i % len(names)] for i in range(n)]
-    images = _images((non_digit_strokes(k, rng) for k in chosen), rng) if n else np.zeros((0, 28, 28), np.uint8)
+    images = _images((non_digit_strokes(k, rng) for k in chosen), rng)
     return images, np.full(n, NOT_A_DIGIT, np.int64), np.array(chosen)
