@@ -248,7 +248,14 @@ class PadApp:
             self.numbers.predict()
             return
         widest = self.canvas.widest_brush()
-        self.reading = tc.read_digit(self.canvas.array, self.model, pen=2 * widest if widest else None)
+        # Only ink strokes on the canvas: the reader re-renders them at MNIST's stroke width.
+        # An eraser stroke or a pasted image means the pixels are what there is to read.
+        shown = self.canvas.actions + ([self.canvas.current] if self.canvas.current else [])
+        since = shown[max((i + 1 for i, a in enumerate(shown) if a["kind"] == "clear"), default=0):]
+        strokes = ([np.asarray(a["points"], np.float32) for a in since]
+                   if since and all(a["kind"] == "ink" for a in since) else None)
+        self.reading = tc.read_digit(self.canvas.array, self.model, pen=2 * widest if widest else None,
+                                     strokes=strokes)
         self.eye, self.stages = self.reading.input, self.reading.stages
         self.probs = self.reading.probs if self.reading.verdict in ("digit", "unsure") else None
 

@@ -11,36 +11,7 @@ import zlib
 import numpy as np
 
 from tinycnn import is_blank
-
-
-def stamp_segment(img, p0, p1, radius, erase=False):
-    """Draw a round-capped, anti-aliased line of `radius` from p0 to p1 into img, in place.
-
-    img: (H, W) float32 in [0, 1]; p0, p1: (x, y) floats. Coverage of a pixel is
-    clip(radius + 0.5 - distance to the segment, 0, 1): a one-pixel soft edge. Ink keeps the
-    brighter of old and new; the eraser scales what is there by (1 - coverage).
-    Returns the (x0, y0, x1, y1) box of pixels touched (empty if outside the image).
-    """
-    H, W = img.shape
-    (ax, ay), (bx, by) = p0, p1
-    pad = radius + 1.5
-    x0, x1 = max(int(min(ax, bx) - pad), 0), min(int(max(ax, bx) + pad) + 1, W)
-    y0, y1 = max(int(min(ay, by) - pad), 0), min(int(max(ay, by) + pad) + 1, H)
-    if x0 >= x1 or y0 >= y1:
-        return (0, 0, 0, 0)
-    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-    dx, dy = bx - ax, by - ay
-    length2 = dx * dx + dy * dy
-    # Closest point of the segment to each pixel: a + t (b - a), t clipped to [0, 1].
-    t = np.clip(((xs - ax) * dx + (ys - ay) * dy) / length2, 0, 1) if length2 > 0 else np.zeros_like(xs)
-    dist = np.hypot(xs - (ax + t * dx), ys - (ay + t * dy))
-    cover = np.clip(radius + 0.5 - dist, 0, 1)
-    region = img[y0:y1, x0:x1]
-    if erase:
-        region *= 1 - cover
-    else:
-        np.maximum(region, cover, out=region)
-    return (x0, y0, x1, y1)
+from tinycnn.brush import stamp_segment
 
 
 SNAPSHOT_EVERY = 4

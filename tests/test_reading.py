@@ -60,3 +60,78 @@ def test_eleven_class_models_have_a_not_a_digit_verdict():
     a[10:46, 26:30] = 1
     r = tc.read_digit(a, m)
     assert r.verdict == "not a digit" and r.digit is None and abs(float(r.probs.sum()) - 1) < 1e-5
+
+
+def small_thick_three(corner=20, size=60, radius=18):
+    """A 3 about `size` px tall in the corner of the pad's 560 canvas, drawn with its default brush."""
+    from pad.handwriting import _resample
+
+    c = Canvas(560)
+    for s in STYLES[3]["round"]:
+        pts = _resample(s) * size + corner
+        c.begin_stroke(pts[0], radius)
+        for p in pts[1:]:
+            c.extend_stroke(p)
+        c.end_stroke()
+    return c
+
+
+def test_a_small_three_with_a_thick_brush_is_read_from_its_strokes(model):
+    c = small_thick_three()
+    strokes = [np.asarray(a["points"], np.float32) for a in c.actions]
+    r = tc.read_digit(c.array, model, pen=36, strokes=strokes)
+    assert r.verdict == "digit" and r.digit == 3
+    # what it read: strokes at MNIST's width, not the blob of pixels (the loops stay open)
+    from tinycnn.preprocess import stroke_width
+
+    assert stroke_width(r.input) < stroke_width(tc.preprocess_digit(c.array))
+    assert r.box == tc.reading.ink_box(c.array)
+
+
+def test_strokes_at_mnist_width_whatever_the_brush():
+    from tinycnn.preprocess import STROKE, stroke_width
+
+    line = [np.array([[0, 0], [40, 90], [90, 20]], np.float32)]
+    for scale in (0.3, 1, 5):  # the same drawing small or large gives the same re-rendering width
+        w = stroke_width(tc.brush.mnist_strokes([s * scale for s in line]))
+        assert abs(w - STROKE) < 1.5
+
+
+def calibrated(model, **cal):
+    """A copy of `model`'s reading rules with meta["calibration"] set."""
+    class Wrapped:
+        meta = {"calibration": cal}
+
+        def eval(self):
+            model.eval()
+
+        def release(self):
+            model.release()
+
+        def forward(self, x):
+            return model.forward(x)
+    return Wrapped()
+
+
+def test_the_models_calibration_decides(model):
+    rng = np.random.default_rng(4)
+    a = sample(4, "closed", rng).array
+    plain = tc.read_digit(a, model)
+    assert plain.verdict == "digit" and plain.digit == 4
+    hot = tc.read_digit(a, calibrated(model, temperature=50.0))  # a high temperature flattens
+    assert hot.probs.max() < plain.probs.max() and hot.probs.argmax() == 4
+    assert tc.read_digit(a, calibrated(model, temperature=50.0)).verdict == "unsure"
+    strict = tc.read_digit(a, calibrated(model, unsure=float(plain.probs.max()) + 1e-6))
+    assert strict.verdict == "unsure" and strict.digit is None
+
+
+def test_not_a_digit_cut_comes_from_the_model():
+    tc.seed(0)
+    m = tc.Sequential(tc.Flatten(), tc.Dense(784, 11))
+    m.layers[1].params["W"][...] = 0
+    m.layers[1].params["b"][...] = np.r_[np.full(10, 0.0), 2.0].astype(np.float32)  # P(not a digit) ~ 0.45
+    a = np.zeros((56, 56), np.float32)
+    a[10:46, 26:30] = 1
+    assert tc.read_digit(a, m).verdict == "unsure"  # under the default cut of 0.5 and no digit is sure
+    m.meta = {"calibration": {"not_a_digit": 0.3}}
+    assert tc.read_digit(a, m).verdict == "not a digit"

@@ -21,7 +21,9 @@ def small(mnist):
 
 
 def cfg(tmp_path, **kw):
-    base = dict(arch="seed", epochs=2, batch_size=64, val_split=200, out=str(tmp_path / "m.npz"), seed=7)
+    # MNIST only unless a test asks for generated drawings (tests of them: test_train_mix below)
+    base = dict(arch="seed", epochs=2, batch_size=64, val_split=200, out=str(tmp_path / "m.npz"), seed=7,
+                synthetic=0, non_digits=0, calibration_digits=100)
     base.update(kw)
     return Config(**base)
 
@@ -99,7 +101,8 @@ def test_one_epoch_on_a_few_thousand_digits_learns(tmp_path, mnist):
 def test_command_line_ctrl_c_then_resume(tmp_path, mnist):
     out = tmp_path / "m.npz"
     args = [sys.executable, os.path.join(REPO, "scripts", "train.py"), "--arch", "seed", "--epochs", "3",
-            "--limit", "6000", "--val-split", "500", "--out", str(out)]
+            "--limit", "6000", "--val-split", "500", "--synthetic", "200", "--non-digits", "100",
+            "--calibration-digits", "100", "--out", str(out)]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     lines = []
@@ -114,3 +117,23 @@ def test_command_line_ctrl_c_then_resume(tmp_path, mnist):
     r = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=300, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "resuming from" in r.stdout and "test accuracy" in r.stdout and out.exists()
+
+
+def test_train_mix_of_mnist_generated_digits_and_non_digits(tmp_path, small):
+    """Generated digits and non-digits join training as an 11th class; MNIST is scored on the ten
+    digits; the model carries its classes, mix and calibration, and reads through read_digit."""
+    c = cfg(tmp_path, epochs=1, synthetic=200, non_digits=100, calibration_digits=100)
+    r = train(c, data=small, log=quiet)
+    m = tc.load(c.out)
+    assert m.layers[-1].params["W"].shape[1] == 11
+    assert m.meta["classes"] == [str(d) for d in range(10)] + ["not a digit"]
+    assert m.meta["training_mix"]["synthetic"] == 200 and m.meta["training_mix"]["non_digits"] == 100
+    cal = m.meta["calibration"]
+    assert cal["temperature"] > 0 and 0 < cal["unsure"] < 1 and 0 < cal["not_a_digit"] < 1
+    assert r["calibration"] == cal and 0 <= r["test_accuracy"] <= 1
+    assert np.array(r["confusion"]).shape == (10, 10)  # ten digits, whatever the model's outputs
+    reading = tc.read_digit(small[2][0], m)
+    assert reading.probs.shape == (10,) and reading.verdict in tc.reading.VERDICTS
+    again = train(cfg(tmp_path / "again", epochs=1, synthetic=200, non_digits=100, calibration_digits=100),
+                  data=small, log=quiet)
+    assert again["test_loss"] == r["test_loss"]  # the generated part repeats with the seed

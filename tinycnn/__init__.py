@@ -21,9 +21,12 @@ from .preprocess import is_blank, preprocess_digit
 from .pretrained import pretrained, pretrained_path
 from .random import seed
 from .reading import Reading, read_digit
+from .brush import render_strokes, stamp_segment
+from .calibration import calibrate, ece, fit_temperature
 from .numbers import NumberReading, read_number
 from .personalize import PersonalizeError, personalize
 from .profile import Profile, ProfileError, default_profile_dir
+from .strokes import make_digits, make_non_digits
 from .architectures import ARCHITECTURES
 
 __all__ = [
@@ -35,5 +38,6 @@ __all__ = [
     "gradcheck", "numerical_grad", "rel_error",
     "load_mnist", "fetch", "read_idx", "write_idx",
     "read_digit", "Reading", "read_number", "NumberReading", "personalize", "PersonalizeError", "Profile", "ProfileError", "default_profile_dir",
+    "make_digits", "make_non_digits", "render_strokes", "stamp_segment", "calibrate", "ece", "fit_temperature",
     "preprocess_digit", "read_digit_image", "is_blank", "DigitImageError", "pretrained", "pretrained_path", "ARCHITECTURES",
 ]

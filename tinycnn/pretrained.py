@@ -12,6 +12,7 @@ def pretrained_path():
 
 
 def pretrained():
-    """Load the shipped MNIST model: input (N, 1, 28, 28) float32 in [0, 1], white on black; output logits (N, 10)."""
+    """Load the shipped MNIST model: input (N, 1, 28, 28) float32 in [0, 1], white on black; output
+    logits (N, 10), or (N, 11) with "not a digit" last (its meta["classes"] names them)."""
     with resources.as_file(pretrained_path()) as path:
         return load(path)

@@ -6,10 +6,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .losses import softmax
+from .brush import mnist_strokes
+from .calibration import split_probs
 from .preprocess import BLANK, preprocess_digit, stroke_width, to_gray01
 
-UNSURE = 0.60      # below this top probability the reader does not name a digit
+UNSURE = 0.60      # defaults for a model without calibration (see tinycnn.calibration):
+NOT_A_DIGIT = 0.5  # below this top probability no digit is named; from this P(not a digit) it is refused
 TOO_SMALL = 0.06   # ink spanning less than this fraction of the image's longer side is a dot,
 DOT = 1.5          # and so is ink no longer than this many pen widths
 
@@ -85,48 +87,73 @@ def is_dot(a, box, pen=None):
     return longest <= DOT * pen
 
 
-def digit_probs(model, x):
-    """Probabilities of the ten digits, and of "not a digit" when the model has that class.
+def calibration(model):
+    """The model's calibration (see tinycnn.calibration): temperature and thresholds from its
+    meta, or the defaults (T = 1, UNSURE, NOT_A_DIGIT) for a model that was never calibrated."""
+    c = (getattr(model, "meta", None) or {}).get("calibration", {})
+    return {"temperature": float(c.get("temperature", 1.0)), "unsure": float(c.get("unsure", UNSURE)),
+            "not_a_digit": float(c.get("not_a_digit", NOT_A_DIGIT))}
 
-    x: (N, 1, 28, 28) float32 -> (probs (N, 10), not_digit (N,)). A model with 11 outputs has
-    "not a digit" as its last class; the digits' probabilities are then renormalised among
-    themselves, so `probs` always sums to 1.
+
+def digit_probs(model, x):
+    """Calibrated probabilities of the ten digits, and of "not a digit" when the model has that class.
+
+    x: (N, 1, 28, 28) float32 -> (probs (N, 10), not_digit (N,)). The logits are divided by the
+    model's temperature. A model with 11 outputs has "not a digit" as its last class; the digits'
+    probabilities are then renormalised among themselves, so `probs` always sums to 1.
     """
     model.eval()
     logits = model.forward(np.asarray(x, np.float32))
     model.release()
-    p = softmax(logits)
-    if p.shape[1] == 10:
-        return p, np.zeros(len(p), np.float32)
-    digits = p[:, :10]
-    return digits / digits.sum(axis=1, keepdims=True), p[:, 10]
+    return split_probs(logits, calibration(model)["temperature"])
 
 
-def decide(probs, not_digit=0.0):
-    """(digit or None, verdict) for ten digit probabilities and the probability of "not a digit"."""
-    if not_digit >= 0.5:
+def decide(probs, not_digit=0.0, unsure=UNSURE, cut=NOT_A_DIGIT):
+    """(digit or None, verdict) for ten digit probabilities and the probability of "not a digit".
+
+    unsure: the top probability below which no digit is named; cut: P(not a digit) from which
+    the drawing is refused (the model's calibration supplies both in read_digit).
+    """
+    if not_digit >= cut:
         return None, "not a digit"
     top = int(np.argmax(probs))
-    if probs[top] < UNSURE:
+    if probs[top] < unsure:
         return None, "unsure"
     return top, "digit"
 
 
-def read_digit(image, model=None, pen=None):
+def drawing_input(image, strokes=None):
+    """What the model reads of a drawing: (28, 28) float32, and the preprocessing stages.
+
+    From the strokes re-rendered at MNIST's width when they are given (see mnist_strokes),
+    else from the pixels (see preprocess_digit)."""
+    a = to_gray01(image)
+    x, stages = preprocess_digit(mnist_strokes(strokes) if strokes else a, return_stages=True)
+    stages["input"] = a
+    return x, stages
+
+
+def read_digit(image, model=None, pen=None, strokes=None):
     """Read one digit. image: (H, W) grayscale, white ink on black, uint8 0-255 or float 0-1, any size.
 
     model: a tinycnn model mapping (N, 1, 28, 28) to 10 digit logits (or 11, the last "not a
-    digit"); default the shipped one. pen: the stroke width in image pixels, if known.
-    Returns a Reading.
+    digit"); default the shipped one. Its meta["calibration"] (temperature, thresholds) is applied.
+    pen: the stroke width in image pixels, if known. strokes: the pen strokes that drew the
+    image, if known (list of (n, 2) arrays of (x, y) image pixels): they are re-rendered at
+    MNIST's stroke width instead of the pixels being thinned, so a small digit drawn with a thick
+    brush does not become a blob. Returns a Reading.
     """
     a = to_gray01(image)
-    x, stages = preprocess_digit(a, return_stages=True)
     zeros = np.zeros(10, np.float32)
     if float(a.max(initial=0.0)) <= BLANK:
+        x, stages = preprocess_digit(a, return_stages=True)
         return Reading(None, zeros, "blank", x, None, stages)
+    x, stages = drawing_input(a, strokes)
     box = ink_box(a)
     if is_dot(a, box, pen):
         return Reading(None, zeros, "too small", x, box, stages)
-    probs, not_digit = digit_probs(model if model is not None else default_model(), x[None, None])
-    digit, verdict = decide(probs[0], float(not_digit[0]))
+    model = model if model is not None else default_model()
+    probs, not_digit = digit_probs(model, x[None, None])
+    c = calibration(model)
+    digit, verdict = decide(probs[0], float(not_digit[0]), c["unsure"], c["not_a_digit"])
     return Reading(digit, probs[0].astype(np.float32), verdict, x, box, stages)

@@ -26,13 +26,15 @@ import numpy as np
 
 from . import random as tc_random
 from .architectures import ARCHITECTURES
-from .augment import augment
+from .augment import augment, restroke
+from .calibration import calibrate, calibration_set
 from .data import load_mnist
 from .fileio import atomic_open, remove_stale_temps
 from .losses import softmax_cross_entropy
 from .modelfile import Archive, ModelFileError, read_arrays
 from .optim import Adam
 from .preprocess import preprocess_digit
+from .strokes import NOT_A_DIGIT, make_digits, make_non_digits, rng_for
 
 SCHEDULES = ("onecycle", "cosine", "plateau", "constant")
 
@@ -53,6 +55,27 @@ class Config:
     out: str = "runs/model.npz"
     limit: int = 0
     data: str = ""
+    synthetic: int = 12000     # generated digits added to MNIST's (tinycnn.strokes)
+    non_digits: int = 4000     # generated non-digits, an 11th class "not a digit" (0: ten classes)
+    thicken: float = 0.25      # share of training images whose strokes are made one pixel thicker,
+    thin: float = 0.1          # and thinner (with augmentation only)
+    calibration_digits: int = 3000  # generated digits (and half as many non-digits) held out to calibrate
+
+
+DIGIT_CLASSES = [str(d) for d in range(10)]
+
+
+def generated_training_set(cfg, log=print):
+    """The generated part of the training set, the same for the same cfg.seed: cfg.synthetic
+    digits and cfg.non_digits non-digits from the "train" seed stream of tinycnn.strokes, read
+    through preprocess_digit as drawings are. Returns (images (N, 28, 28) uint8, labels (N,))."""
+    t = time.time()
+    rng = rng_for("train", cfg.seed)
+    dx, dy = make_digits(cfg.synthetic, rng)
+    nx, ny, _ = make_non_digits(cfg.non_digits, rng)
+    if cfg.synthetic or cfg.non_digits:
+        log(f"generated {cfg.synthetic} digits and {cfg.non_digits} non-digits in {time.time() - t:.1f}s")
+    return np.concatenate([dx, nx]), np.concatenate([dy, ny])
 
 
 class TrainingDiverged(RuntimeError):
@@ -351,7 +374,17 @@ def _train(cfg, data, log, on_step, resume, model):
     rng = tc_random.default_rng()
     order = rng.permutation(len(xtr))
     val_idx, fit_idx = np.sort(order[:cfg.val_split]), np.sort(order[cfg.val_split:])
-    model = model if model is not None else ARCHITECTURES[cfg.arch]()
+    # Generated drawings join the training images only; validation stays MNIST's.
+    gx, gy = generated_training_set(cfg, log)
+    fit_idx = np.concatenate([fit_idx, np.arange(len(xtr), len(xtr) + len(gx))])
+    xtr, ytr = np.concatenate([xtr, gx]), np.concatenate([ytr.astype(np.int64), gy])
+    classes = DIGIT_CLASSES + (["not a digit"] if cfg.non_digits else [])
+    if model is None:
+        model = ARCHITECTURES[cfg.arch](classes=len(classes))
+    elif model.output_shape((1, 28, 28)) != (len(classes),):
+        raise ValueError(f"the model gives outputs of shape {model.output_shape((1, 28, 28))}, but this training "
+                         f"has {len(classes)} classes ({', '.join(classes[:2])}, ..., {classes[-1]}); "
+                         "a ten-class model trains with non_digits=0")
     opt = Adam(model, lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(len(fit_idx) / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.epochs
@@ -399,7 +432,7 @@ def _train(cfg, data, log, on_step, resume, model):
                 idx = perm[s * cfg.batch_size:(s + 1) * cfg.batch_size]
                 x = to_input(xtr[idx])
                 if cfg.augment:
-                    x = augment(x, rng)
+                    x = augment(restroke(x, rng, cfg.thicken, cfg.thin), rng)
                 step = epoch * steps_per_epoch + s
                 opt.lr = lr_at(cfg, step, total_steps, state["plateau_factor"])
                 logits = model.forward(x)
@@ -475,8 +508,12 @@ def _train(cfg, data, log, on_step, resume, model):
     if best is not None:
         model.load_state_dict(best)
     model.eval()
-    test_loss, test_acc, probs = evaluate(model, xte, yte)
+    test_loss, _, all_probs = evaluate(model, xte, yte)
+    # MNIST accuracy is over the ten digits; how often a test digit is refused is reported apart.
+    probs = all_probs[:, :10] / all_probs[:, :10].sum(axis=1, keepdims=True)
     pred = probs.argmax(1)
+    test_acc = float(np.mean(pred == yte))
+    refused = float(np.mean(all_probs.argmax(1) == NOT_A_DIGIT))
     confusion = np.zeros((10, 10), dtype=np.int64)
     np.add.at(confusion, (yte, pred), 1)
     per_class = (np.diag(confusion) / np.maximum(confusion.sum(1), 1)).tolist()
@@ -486,9 +523,16 @@ def _train(cfg, data, log, on_step, resume, model):
     right = 0
     for i in range(0, len(xte), 1000):  # in chunks: the whole set at once would add ~60 MB at the peak
         remade = np.stack([preprocess_digit(img) for img in xte[i:i + 1000]])
-        right += int(np.sum(model.predict(remade[:, None]) == yte[i:i + 1000]))
+        right += int(np.sum(model.predict_proba(remade[:, None])[:, :10].argmax(1) == yte[i:i + 1000]))
     preprocessed_acc = right / len(xte)
+    # Temperature and thresholds from held-out data (MNIST validation + generated drawings).
+    cal_x, cal_y = calibration_set(xtr[val_idx], ytr[val_idx], cfg.seed, digits=cfg.calibration_digits,
+                                   non_digits=cfg.calibration_digits // 2 if cfg.non_digits else 0)
+    cal = calibrate(model, cal_x, cal_y)
+    log(f"calibration: temperature {cal['temperature']:.3f}, ECE {cal['ece_before']:.2%} -> {cal['ece_after']:.2%}; "
+        f"thresholds: unsure below {cal['unsure']:.2f}, not a digit from {cal['not_a_digit']:.2f}")
     results = dict(test_accuracy=test_acc, test_accuracy_preprocessed=preprocessed_acc,
+                   test_refused_as_not_a_digit=refused, calibration=cal,
                    test_loss=test_loss, per_class_accuracy=per_class,
                    best_epoch=state["best_epoch"], epochs_run=len(state["history"]), history=state["history"],
                    train_seconds=elapsed, total_seconds=time.time() - started,
@@ -497,8 +541,11 @@ def _train(cfg, data, log, on_step, resume, model):
     out_dir = Path(cfg.out).parent
     with _writing(f"the model {cfg.out}", ckpt):
         model.save(cfg.out, meta=dict(test_accuracy=test_acc, arch=cfg.arch if built_here else "own",
-                                      epochs=len(state["history"]),
-                                      seed=cfg.seed))
+                                      epochs=len(state["history"]), seed=cfg.seed, classes=classes, calibration=cal,
+                                      validation=dict(seed=cfg.seed, split=cfg.val_split, limit=cfg.limit),
+                                      training_mix=dict(mnist=int(len(fit_idx) - len(gx)), synthetic=cfg.synthetic,
+                                                        non_digits=cfg.non_digits, thicken=cfg.thicken,
+                                                        thin=cfg.thin)))
     with _writing(f"the reports in {out_dir} (the model {cfg.out} is written)", ckpt):
         with atomic_open(out_dir / "metrics.json", "w") as f:
             json.dump(results, f, indent=1)
@@ -532,6 +579,14 @@ def main(argv=None):
     p.add_argument("--out", default=d.out, help="model file; metrics and pictures go beside it")
     p.add_argument("--limit", type=int, default=d.limit, help="use only the first N training images (0: all)")
     p.add_argument("--data", default=d.data, help="MNIST folder (default: the fetch command's)")
+    p.add_argument("--synthetic", type=int, default=d.synthetic,
+                   help="generated digits (pen strokes in many styles) added to the training images")
+    p.add_argument("--non-digits", type=int, default=d.non_digits,
+                   help="generated letters, shapes and scribbles, an 11th class 'not a digit' (0: ten classes)")
+    p.add_argument("--thicken", type=float, default=d.thicken, help="share of images with thickened strokes")
+    p.add_argument("--thin", type=float, default=d.thin, help="share of images with thinned strokes")
+    p.add_argument("--calibration-digits", type=int, default=d.calibration_digits,
+                   help="generated digits (and half as many non-digits) held out to fit temperature and thresholds")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint beside --out")
     args = vars(p.parse_args(argv))
     resume = args.pop("resume")

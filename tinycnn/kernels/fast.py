@@ -239,6 +239,32 @@ def warp(images, src_y, src_x):
     return out
 
 
+@jit
+def _ink_segments(seg, radius, out):
+    H, W = out.shape
+    for s in range(seg.shape[0]):
+        ax, ay, bx, by = seg[s, 0], seg[s, 1], seg[s, 2], seg[s, 3]
+        dx, dy = bx - ax, by - ay
+        length2 = max(dx * dx + dy * dy, 1e-12)
+        # only the pixels the brush can reach around this segment
+        x0, x1 = max(int(min(ax, bx) - radius - 1.5), 0), min(int(max(ax, bx) + radius + 1.5) + 1, W)
+        y0, y1 = max(int(min(ay, by) - radius - 1.5), 0), min(int(max(ay, by) + radius + 1.5) + 1, H)
+        for y in range(y0, y1):
+            for x in range(x0, x1):
+                t = min(max(((x - ax) * dx + (y - ay) * dy) / length2, 0.0), 1.0)
+                ex, ey = x - ax - t * dx, y - ay - t * dy
+                c = min(max(radius + 0.5 - np.sqrt(ex * ex + ey * ey), 0.0), 1.0)
+                if c > out[y, x]:
+                    out[y, x] = c
+
+
+def ink_segments(shape, seg, radius):
+    """(H, W), (S, 4) segments, radius -> (H, W) float32; see reference.ink_segments."""
+    out = np.zeros(shape, np.float32)
+    _ink_segments(np.ascontiguousarray(seg, dtype=np.float32), np.float32(radius), out)
+    return out
+
+
 @jit_reduce
 def _batchnorm_forward(x, gamma, beta, eps, y, xhat, mean, var, c0, c1):
     N, C, L = x.shape

@@ -145,6 +145,26 @@ def warp(images, src_y, src_x):
             + fy * ((1 - fx) * tap(1, 0) + fx * tap(1, 1))).astype(images.dtype)
 
 
+def ink_segments(shape, seg, radius):
+    """Ink line segments with the pad's round brush on a black image.
+
+    shape: (H, W); seg: (S, 4) float32 rows (x0, y0, x1, y1) in pixels; radius: pixels.
+    Returns (H, W) float32: clip(radius + 0.5 - distance to the nearest segment, 0, 1), the
+    coverage brush.stamp_segment gives, the brightest segment winning.
+    """
+    H, W = shape
+    if len(seg) == 0:
+        return np.zeros(shape, np.float32)
+    ax, ay = seg[:, 0], seg[:, 1]
+    dx, dy = seg[:, 2] - ax, seg[:, 3] - ay
+    length2 = np.maximum(dx * dx + dy * dy, 1e-12)
+    ys, xs = np.mgrid[0:H, 0:W].astype(np.float32)
+    px, py = xs.reshape(-1, 1), ys.reshape(-1, 1)  # every pixel (rows) against every segment
+    t = np.clip(((px - ax) * dx + (py - ay) * dy) / length2, 0, 1)
+    dist = np.sqrt(((px - ax - t * dx) ** 2 + (py - ay - t * dy) ** 2).min(axis=1)).reshape(H, W)
+    return np.clip(radius + 0.5 - dist, 0, 1).astype(np.float32)
+
+
 def batchnorm_forward(x, gamma, beta, eps):
     """Normalise each channel with its batch statistics, then scale and shift.
 
