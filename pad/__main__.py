@@ -3,7 +3,7 @@ python -m pad --predict FILE [FILE ...]      (no window: print the top-3 for eac
 python -m pad --number --predict FILE ...    (print the number in each picture)
 
 --predict reads a picture as a number when --number is given or when its ink is more than
-NUMBER_ASPECT times as wide as it is tall (one digit never is); otherwise as one digit.
+1.5 times as wide as it is tall (tc.looks_like_a_number); otherwise as one digit.
 
 Every mistake (a missing or damaged file, a model that does not read digits, a log that cannot
 be written) is one line on stderr and exit status 1, found before the window opens."""
@@ -12,12 +12,8 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
 
 import tinycnn as tc
-
-NUMBER_ASPECT = 1.5
-
 
 class UsageError(Exception):
     """A mistake on the command line, said in one line."""
@@ -63,13 +59,6 @@ def parse_size(text):
     return w, h
 
 
-def looks_like_a_number(image):
-    """True when the ink of `image` ((H, W) float in [0, 1]) is much wider than tall."""
-    ink = image > 0.1 * max(float(image.max(initial=0.0)), 1e-6)
-    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    return len(rows) > 0 and cols[-1] - cols[0] + 1 > NUMBER_ASPECT * (rows[-1] - rows[0] + 1)
-
-
 def print_number(path, reading):
     """One line for a NumberReading: the number, then each digit's reading."""
     if reading.verdict not in ("number", "unsure"):
@@ -90,7 +79,7 @@ def predict_files(model, paths, number=False):
             print(f"error: {e}", file=sys.stderr)
             status = 1
             continue
-        if number or looks_like_a_number(image):
+        if number or tc.looks_like_a_number(image):
             print_number(path, tc.read_number(image, model))
             continue
         reading = tc.read_digit(image, model)

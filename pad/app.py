@@ -155,8 +155,10 @@ class PadApp:
         ctrl = ev.mod & pygame.KMOD_CTRL
         k, ch = ev.key, getattr(ev, "unicode", "")
         if k == pygame.K_ESCAPE:
-            if self.show_help:  # Esc closes what is open before it quits
+            if self.show_help:  # Esc closes what is open before it quits: help, then a page
                 self.show_help, self.dirty = False, True
+            elif self.inside or self.show_stages:
+                self.inside, self.show_stages, self.dirty = None, False, True
             else:
                 self.running = False
         elif ctrl and (k == pygame.K_y or (k == pygame.K_z and ev.mod & pygame.KMOD_SHIFT)):

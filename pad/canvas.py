@@ -10,7 +10,6 @@ import zlib
 
 import numpy as np
 
-from tinycnn import is_blank
 from tinycnn.brush import stamp_segment
 
 
@@ -146,6 +145,3 @@ class Canvas:
             if a["kind"] == "ink":
                 widest = max(widest, a["radius"])
         return widest
-
-    def is_empty(self):
-        return is_blank(self.array)

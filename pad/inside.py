@@ -80,11 +80,13 @@ class InsideView:
         if self.eye is not app.eye:
             self.update(app.eye, None if app.probs is None else int(np.argmax(app.probs)))
         screen, x, y, w = app.screen, rect.x + 14, rect.y + 12, rect.w - 28
-        y = app.text(app.verdict()[1] + "     I: back", (x, y), 24, self.text_color).bottom + 10
+        y = app.text(app.verdict()[1] + "     I: back", (x, y), 24, self.text_color, width=w, min_size=16).bottom + 10
 
         # Top row: saliency over the input, then the first layer's filters.
         side = min(128, max(56, w // 3))
-        app.text("Saliency" if self.digit is None else f"Why a {self.digit}?", (x, y), 16, self.dim)
+        caption = ("Saliency" if self.digit is None else f"Why a {self.digit}?" if app.reading.verdict == "digit"
+                   else f"Why {self.digit}, its best guess?")
+        app.text(caption, (x, y), 16, self.dim, width=side + 12, min_size=12)
         app.text("First layer's filters", (x + side + 16, y), 16, self.dim)
         top = y + 16
         app.text("orange: for, blue: against", (x, top + side + 4), 16, self.dim)

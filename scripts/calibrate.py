@@ -10,10 +10,9 @@ import argparse
 import os
 import sys
 
-import numpy as np
-
 import tinycnn as tc
 from tinycnn.calibration import calibrate, calibration_set
+from tinycnn.train import validation_split
 
 
 def main(argv=None):
@@ -27,6 +26,7 @@ def main(argv=None):
         return 1
     try:
         model = tc.load(args.model)
+        outputs = tc.check_digit_reader(model, args.model)
         xtr, ytr, _, _ = tc.load_mnist(args.data)
     except (tc.ModelFileError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -34,9 +34,7 @@ def main(argv=None):
     meta = dict(model.meta)
     val = meta.get("validation", {"seed": meta.get("seed", 0), "split": 5000, "limit": 0})
     n = val["limit"] or len(xtr)
-    # The same split as training drew (train.py: tc.seed(seed), then a permutation of the images).
-    held_out = np.sort(np.random.default_rng(val["seed"]).permutation(n)[:val["split"]])
-    outputs = model.layers[-1].params["W"].shape[1]
+    held_out, _ = validation_split(n, val["seed"], val["split"])  # the images training held out
     images, labels = calibration_set(xtr[held_out], ytr[held_out], val["seed"],
                                      non_digits=1500 if outputs == 11 else 0)
     cal = calibrate(model, images, labels)

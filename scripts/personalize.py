@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 import tinycnn as tc
+from tinycnn.reading import drawing_input
 from tinycnn.personalize import DEFAULTS
 
 PICTURES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -42,8 +43,13 @@ def read_folder(folder):
     if not pairs:
         raise tc.DigitImageError(f"{folder}: no labelled pictures (name them 7_anything.png or put them in "
                                  f"subfolders 0-9)")
-    images = np.stack([tc.preprocess_digit(tc.read_digit_image(p)) for p, _ in pairs])[:, None]
-    return images.astype(np.float32), np.array([d for _, d in pairs])
+    images = []
+    for path, _ in pairs:
+        picture = tc.read_digit_image(path)
+        if tc.is_blank(picture):
+            raise tc.DigitImageError(f"{path}: no ink found (a blank picture cannot teach a digit)")
+        images.append(drawing_input(picture)[0])  # what tc.read_digit would read
+    return np.stack(images)[:, None].astype(np.float32), np.array([d for _, d in pairs])
 
 
 def check_out(path):

@@ -31,7 +31,7 @@ def option(text):
 
 
 def accuracy(model, x, y):
-    return float(np.mean(model.predict(x) == y))
+    return float(np.mean(tc.predict_digits(model, x) == y))
 
 
 def main():

@@ -22,7 +22,7 @@ import tempfile
 import time
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageFilter
 
 import tinycnn as tc
 from tinycnn.calibration import digit_ece, logits_of, split_probs
@@ -162,11 +162,12 @@ def main(argv=None):
         return 1
     try:
         model = tc.load(args.model) if args.model else tc.pretrained()
+        outputs = tc.check_digit_reader(model, args.model or "the shipped model")
     except tc.ModelFileError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     c = calibration(model)
-    print(f"model {args.model or 'shipped'}: {model.layers[-1].params['W'].shape[1]} outputs, temperature "
+    print(f"model {args.model or 'shipped'}: {outputs} outputs, temperature "
           f"{c['temperature']:.3f}, unsure below {c['unsure']:.2f}, not a digit from {c['not_a_digit']:.2f}")
     t = time.time()
     report("templates (pad/handwriting.py, held out)", model, *templates(args.per_style, args.seed))

@@ -126,5 +126,7 @@ def test_clear_errors():
 
 
 def test_summary_counts_the_shipped_model(capsys):
-    tc.pretrained().summary()
-    assert "Total parameters: 168,522" in capsys.readouterr().out
+    model = tc.pretrained()
+    model.summary()
+    total = sum(p.size for p in model.parameters())  # counted independently of summary's table
+    assert total > 100_000 and f"Total parameters: {total:,}" in capsys.readouterr().out

@@ -20,10 +20,10 @@ from .images import DigitImageError, read_digit_image
 from .preprocess import is_blank, preprocess_digit
 from .pretrained import pretrained, pretrained_path
 from .random import seed
-from .reading import Reading, read_digit
+from .reading import Reading, predict_digits, read_digit
 from .brush import render_strokes, stamp_segment
 from .calibration import calibrate, ece, fit_temperature
-from .numbers import NumberReading, read_number
+from .numbers import NumberReading, looks_like_a_number, read_number
 from .personalize import PersonalizeError, personalize
 from .profile import Profile, ProfileError, default_profile_dir
 from .strokes import make_digits, make_non_digits
@@ -37,7 +37,7 @@ __all__ = [
     "load", "ModelFileError", "check_digit_reader", "seed", "set_backend", "get_backend", "set_threads", "get_threads",
     "gradcheck", "numerical_grad", "rel_error",
     "load_mnist", "fetch", "read_idx", "write_idx",
-    "read_digit", "Reading", "read_number", "NumberReading", "personalize", "PersonalizeError", "Profile", "ProfileError", "default_profile_dir",
+    "read_digit", "Reading", "predict_digits", "read_number", "NumberReading", "looks_like_a_number", "personalize", "PersonalizeError", "Profile", "ProfileError", "default_profile_dir",
     "make_digits", "make_non_digits", "render_strokes", "stamp_segment", "calibrate", "ece", "fit_temperature",
     "preprocess_digit", "read_digit_image", "is_blank", "DigitImageError", "pretrained", "pretrained_path", "ARCHITECTURES",
 ]

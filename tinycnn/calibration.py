@@ -21,7 +21,7 @@ rules (the costs are the project's choice, the thresholds follow from the measur
 import numpy as np
 
 from .losses import softmax
-from .strokes import NOT_A_DIGIT, make_digits, make_non_digits, rng_for
+from .strokes import make_digits, make_non_digits, rng_for
 
 WRONG_COST = 3.0
 REFUSE_COST = 4.0
@@ -88,6 +88,9 @@ def ece(confidence, correct, bins=BINS):
 
 def split_probs(logits, temperature=1.0):
     """(digit probabilities (N, 10) summing to 1, P(not a digit) (N,)) from 10 or 11 logits."""
+    if np.ndim(logits) != 2 or np.shape(logits)[1] not in (10, 11):
+        raise ValueError(f"a digit reader needs 10 outputs (or 11, the last 'not a digit'), got logits of "
+                         f"shape {np.shape(logits)}; see tc.check_digit_reader")
     p = softmax(np.asarray(logits / temperature, np.float32))
     if p.shape[1] == 10:
         return p, np.zeros(len(p), np.float32)

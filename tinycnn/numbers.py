@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from .preprocess import BLANK, INK, to_gray01
-from .reading import default_model, read_digit
+from .reading import default_model, ink_box, read_digit
 
 WORK_HEIGHT = 128      # the ink is read at most this tall (digits then span ~60-128 px)...
 WORK_PIXELS = 2 ** 21  # ...and the working image holds at most this many pixels
@@ -43,7 +43,7 @@ SCRIBBLE = 4.0         # one piece wider than this times a digit's height is a l
 NUMBER_VERDICTS = ("number", "unsure", "not a number", "blank", "too small")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds Readings with arrays
 class NumberReading:
     """The reading of a drawing of a number.
 
@@ -341,6 +341,7 @@ def read_number(image, model=None, pen=None):
         keep = np.sort(np.argsort(-area, kind="stable")[:MAX_PIECES])
         remap = np.zeros(n + 1, np.int32)
         remap[keep + 1] = np.arange(1, len(keep) + 1)
+        work = np.where((labels > 0) & (remap[labels] == 0), 0.0, work)  # dropped pieces are not faint edges
         labels, box, area, n = remap[labels], box[keep], area[keep], len(keep)
     groups, gbox, height = _group(box)
     if not groups:
@@ -375,3 +376,16 @@ def read_number(image, model=None, pen=None):
         return NumberReading(text, tuple(readings), int(text), "number")
     verdict = "not a number" if set(text) == {"?"} else "unsure"
     return NumberReading(text, tuple(readings), None, verdict)
+
+
+NUMBER_ASPECT = 1.5  # ink this many times as wide as tall is a number: one digit never is
+
+
+def looks_like_a_number(image):
+    """True when the ink of `image` ((H, W) grayscale, white on black) is much wider than tall,
+    so a picture should be read with read_number rather than read_digit."""
+    a = to_gray01(image)
+    if float(a.max(initial=0.0)) <= BLANK:
+        return False
+    _, _, w, h = ink_box(a)
+    return w > NUMBER_ASPECT * h

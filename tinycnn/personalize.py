@@ -159,7 +159,7 @@ def personalize(model, images, labels, *, seed=0, progress=None, replay=None, **
         if progress is not None:
             progress(step + 1, opt["steps"])
     base = {k: v for k, v in getattr(model, "meta", {}).items() if k != "personalized"}
-    kept = {k: v for k, v in base.items() if k in ("arch", "classes")}  # not the base's test accuracy
+    kept = {k: v for k, v in base.items() if k in ("arch", "classes", "calibration")}  # not the base's test accuracy
     new.meta = dict(kept, personalized=dict(
         base=base, n=int(len(images)), per_digit=np.bincount(labels, minlength=10).tolist(),
         date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

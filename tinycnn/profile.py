@@ -23,11 +23,12 @@ import numpy as np
 from .data import IDXError, read_idx, write_idx
 from .fileio import atomic_open
 from .model import ModelFileError, load
+from .modelfile import check_digit_reader
 from .personalize import check_examples, personalize
+from .reading import predict_digits
 
 FORMAT = "tinycnn-profile-1"
 STROKES_FORMAT = "tinycnn-strokes-1"
-FILES = ("profile.json", "images.idx", "labels.idx", "strokes.json", "model.npz")
 
 
 class ProfileError(ValueError):
@@ -72,8 +73,8 @@ class Profile:
         meta = self.folder / "profile.json"
         if not meta.exists():
             if self.folder.exists() and any(self.folder.iterdir()):
-                self._fail(f"not a tinycnn profile (it has other files and no profile.json); "
-                           f"choose an empty or new folder")
+                self._fail("not a tinycnn profile (it has other files and no profile.json); "
+                           "choose an empty or new folder")
             return 0
         info = _read_json(meta)
         count = info.get("count") if isinstance(info, dict) else None
@@ -136,7 +137,9 @@ class Profile:
         if not self.model_path.exists():
             return None
         try:
-            return load(self.model_path)
+            model = load(self.model_path)
+            check_digit_reader(model, str(self.model_path))
+            return model
         except (ModelFileError, OSError) as e:
             self._fail(f"the personal model cannot be read ({e})")
 
@@ -171,8 +174,8 @@ class Profile:
         model = personalize(base, x[~held], y[~held], seed=seed, progress=progress, **options)
         report = {"trained": int((~held).sum()), "held": int(held.sum()), "before": None, "after": None}
         if held.any():
-            report["before"] = float(np.mean(base.predict(x[held]) == y[held]))
-            report["after"] = float(np.mean(model.predict(x[held]) == y[held]))
+            report["before"] = float(np.mean(predict_digits(base, x[held]) == y[held]))
+            report["after"] = float(np.mean(predict_digits(model, x[held]) == y[held]))
         model.meta["personalized"]["held_out"] = report
         self.save_model(model)
         return model, report

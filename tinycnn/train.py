@@ -91,12 +91,28 @@ REPORT_FILES = ("metrics.json", "curves.png", "confusion.png", "mistakes.png")
 LOCK_NAME = ".tinycnn-train.lock"
 
 
+def validation_split(n, seed, val_split):
+    """(validation indices, training indices) of n images, sorted: the first thing a run with
+    `seed` draws, after reseeding the library's generator (scripts/calibrate.py redraws it)."""
+    tc_random.seed(seed)
+    order = tc_random.default_rng().permutation(n)
+    return np.sort(order[:val_split]), np.sort(order[val_split:])
+
+
 def check_config(cfg, own_model=False):
     """Refuse options that cannot work, before anything is loaded or trained (ValueError).
     own_model: a model is passed in, so cfg.arch is not used."""
     problems = []
     if cfg.epochs < 1:
         problems.append(f"--epochs must be >= 1, got {cfg.epochs}")
+    for name in ("synthetic", "non_digits", "calibration_digits"):
+        if getattr(cfg, name) < 0:
+            problems.append(f"--{name.replace('_', '-')} must be >= 0, got {getattr(cfg, name)}")
+    for name in ("thicken", "thin"):
+        if not 0 <= getattr(cfg, name) <= 1:
+            problems.append(f"--{name} is a share of the images, from 0 to 1, got {getattr(cfg, name)}")
+    if cfg.thicken + cfg.thin > 1:
+        problems.append(f"--thicken {cfg.thicken} and --thin {cfg.thin} add up to more than all the images")
     if cfg.batch_size < 1:
         problems.append(f"--batch-size must be >= 1, got {cfg.batch_size}")
     if not (math.isfinite(cfg.lr) and cfg.lr > 0):
@@ -370,10 +386,8 @@ def _train(cfg, data, log, on_step, resume, model):
     if cfg.val_split >= len(xtr):
         raise ValueError(f"--val-split {cfg.val_split} leaves none of the {len(xtr)} training images to train on")
 
-    tc_random.seed(cfg.seed)
+    val_idx, fit_idx = validation_split(len(xtr), cfg.seed, cfg.val_split)
     rng = tc_random.default_rng()
-    order = rng.permutation(len(xtr))
-    val_idx, fit_idx = np.sort(order[:cfg.val_split]), np.sort(order[cfg.val_split:])
     # Generated drawings join the training images only; validation stays MNIST's.
     gx, gy = generated_training_set(cfg, log)
     fit_idx = np.concatenate([fit_idx, np.arange(len(xtr), len(xtr) + len(gx))])

@@ -153,15 +153,13 @@ def ink_segments(shape, seg, radius):
     coverage brush.stamp_segment gives, the brightest segment winning.
     """
     H, W = shape
-    if len(seg) == 0:
-        return np.zeros(shape, np.float32)
-    ax, ay = seg[:, 0], seg[:, 1]
-    dx, dy = seg[:, 2] - ax, seg[:, 3] - ay
-    length2 = np.maximum(dx * dx + dy * dy, 1e-12)
     ys, xs = np.mgrid[0:H, 0:W].astype(np.float32)
-    px, py = xs.reshape(-1, 1), ys.reshape(-1, 1)  # every pixel (rows) against every segment
-    t = np.clip(((px - ax) * dx + (py - ay) * dy) / length2, 0, 1)
-    dist = np.sqrt(((px - ax - t * dx) ** 2 + (py - ay - t * dy) ** 2).min(axis=1)).reshape(H, W)
+    dist = np.full(shape, np.inf, np.float32)
+    for ax, ay, bx, by in seg:  # one segment at a time: memory stays that of one image
+        dx, dy = bx - ax, by - ay
+        # The closest point of the segment to each pixel: a + t (b - a), t clipped to [0, 1].
+        t = np.clip(((xs - ax) * dx + (ys - ay) * dy) / max(dx * dx + dy * dy, 1e-12), 0, 1)
+        np.minimum(dist, np.hypot(xs - ax - t * dx, ys - ay - t * dy), out=dist)
     return np.clip(radius + 0.5 - dist, 0, 1).astype(np.float32)
 
 
