@@ -98,9 +98,9 @@ def test_strokes_at_mnist_width_whatever_the_brush():
 
 
 def calibrated(model, **cal):
-    """A copy of `model`'s reading rules with meta["calibration"] set."""
+    """`model` read with its calibration changed by `cal` (the rest of its calibration kept)."""
     class Wrapped:
-        meta = {"calibration": cal}
+        meta = {"calibration": {**(getattr(model, "meta", {}) or {}).get("calibration", {}), **cal}}
 
         def eval(self):
             model.eval()
