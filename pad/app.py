@@ -404,7 +404,7 @@ class PadApp:
         if self.inside:
             if self.inside.model is not self.model:  # a personal model was learned or reset
                 self.inside = InsideView(self.model, (TEXT, DIM, PANEL))
-            return self.inside.draw(self, p)
+            return self.inside.draw(self, pygame.Rect(p.x, p.y, p.w, p.h - reserve))
         pad = 12 if p.w >= 220 else 8
         x, y, w = p.x + pad, p.y + pad, p.w - 2 * pad
         digit, sentence = self.verdict()

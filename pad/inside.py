@@ -103,7 +103,7 @@ class InsideView:
         for name, fmap, m in self.maps:
             scale = min(w / m.shape[1], (room / len(self.maps) - 20) / m.shape[0], 4)
             app.text(f"Layer {name}, convolution: {len(fmap)} feature maps, {fmap.shape[1]}x{fmap.shape[2]}",
-                     (x, y), 16, self.dim)
+                     (x, y), 16, self.dim, width=w, min_size=12)
             y += 16 + self.blit(screen, m, (x, y + 16), scale)[1] + 4
 
     def blit(self, screen, m, pos, scale):
