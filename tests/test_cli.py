@@ -25,7 +25,9 @@ def data():
 
 
 def cfg(tmp_path, **kw):
-    base = dict(arch="seed", epochs=2, batch_size=64, val_split=64, out=str(tmp_path / "m.npz"), seed=3)
+    # MNIST-like data only: generating drawings is tested in test_train.py
+    base = dict(arch="seed", epochs=2, batch_size=64, val_split=64, out=str(tmp_path / "m.npz"), seed=3,
+                synthetic=0, non_digits=0, calibration_digits=100)
     base.update(kw)
     return Config(**base)
 
@@ -167,7 +169,8 @@ def test_damaged_checkpoints_are_refused_with_one_line(tmp_path, data, capsys):
         train(c, data=data, log=quiet, resume=True)
     ckpt.write_text("a text file")
     r = subprocess.run([sys.executable, "scripts/train.py", "--arch", "seed", "--epochs", "2", "--batch-size", "64",
-                        "--val-split", "64", "--out", c.out, "--seed", "3", "--resume"],
+                        "--val-split", "64", "--out", c.out, "--seed", "3", "--synthetic", "0", "--non-digits", "0",
+                        "--calibration-digits", "100", "--resume"],
                        cwd=REPO, capture_output=True, text=True, timeout=300,
                        env=dict(os.environ, PYTHONPATH=REPO))
     assert r.returncode == 1 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr

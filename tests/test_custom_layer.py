@@ -177,7 +177,8 @@ def test_train_takes_a_model_you_built(tmp_path):
     model = tc.Sequential(tc.Conv2D(1, 4, 3, stride=2), Leaky(), tc.Flatten(), tc.Dense(4 * 13 * 13, 10))
     before = model[0].params["W"].copy()
     out = tmp_path / "m.npz"
-    train(Config(arch="not used", epochs=1, batch_size=50, val_split=50, augment=False, out=str(out)),
+    train(Config(arch="not used", epochs=1, batch_size=50, val_split=50, augment=False, out=str(out),
+                 synthetic=0, non_digits=0, calibration_digits=100),
           data=(xtr, ytr, xte, yte), log=lambda *a: None, model=model)
     assert not np.allclose(model[0].params["W"], before)
     again = tc.load(out)
