@@ -4,7 +4,7 @@ Each digit has a few styles, written down as pen strokes in a unit square (x rig
 including the ones MNIST has few of: a 1 with a flag and a base, a crossed 7, a 9 with a hooked
 tail, an open 4, a 5 with a separate bar. `sample` draws one with the pad's own brush at a random
 size, place, slant, stroke width and wobble, so the whole path (canvas, preprocessing, model) is
-exercised as in use. `scripts/handwriting_check.py` reports the accuracy; the tests hold a floor.
+exercised as in use. `scripts/reading_check.py` reports the accuracy (never trained on); the tests hold a floor.
 """
 import numpy as np
 
