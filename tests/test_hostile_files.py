@@ -265,17 +265,23 @@ def png_bytes():
     return b.getvalue()
 
 
-@FUZZ
-@given(data=st.data(), fmt=st.sampled_from(["PNG", "JPEG", "GIF", "TIFF", "BMP"]))
-def test_fuzz_image_file(tmp_path_factory, png_bytes, data, fmt):
-    b = io.BytesIO()
-    Image.open(io.BytesIO(png_bytes)).save(b, format=fmt)
-    raw = bytearray(b.getvalue())
+def damage(data, raw):
+    """`raw` maybe truncated, then with up to 6 bytes flipped, as hypothesis draws (a bytearray)."""
+    raw = bytearray(raw)
     if data.draw(st.booleans()):
         raw = raw[:data.draw(st.integers(0, len(raw) - 1))]
     for _ in range(data.draw(st.integers(0, 6)) if raw else 0):
         i = data.draw(st.integers(0, len(raw) - 1))
         raw[i] ^= data.draw(st.integers(1, 255))
+    return raw
+
+
+@FUZZ
+@given(data=st.data(), fmt=st.sampled_from(["PNG", "JPEG", "GIF", "TIFF", "BMP"]))
+def test_fuzz_image_file(tmp_path_factory, png_bytes, data, fmt):
+    b = io.BytesIO()
+    Image.open(io.BytesIO(png_bytes)).save(b, format=fmt)
+    raw = damage(data, b.getvalue())
     path = tmp_path_factory.mktemp("i") / f"x.{fmt.lower()}"
     path.write_bytes(bytes(raw))
     err, peak = peak_of(lambda: tc.read_digit_image(path))
@@ -288,12 +294,7 @@ def test_fuzz_image_file(tmp_path_factory, png_bytes, data, fmt):
 def test_fuzz_idx_file(tmp_path_factory, data, gz):
     path = tmp_path_factory.mktemp("x") / ("a.gz" if gz else "a")
     write_idx(path, np.arange(60, dtype=np.int16).reshape(3, 4, 5))
-    raw = bytearray(path.read_bytes())
-    if data.draw(st.booleans()):
-        raw = raw[:data.draw(st.integers(0, len(raw) - 1))]
-    for _ in range(data.draw(st.integers(0, 6)) if raw else 0):
-        i = data.draw(st.integers(0, len(raw) - 1))
-        raw[i] ^= data.draw(st.integers(1, 255))
+    raw = damage(data, path.read_bytes())
     path.write_bytes(bytes(raw))
     err, peak = peak_of(lambda: read_idx(path))
     assert err is None or isinstance(err, IDXError), repr(err)
