@@ -8,6 +8,8 @@ exercised as in use. `scripts/reading_check.py` reports the accuracy (never trai
 """
 import numpy as np
 
+from tinycnn.strokes import resample
+
 from .canvas import Canvas
 
 
@@ -54,11 +56,7 @@ STYLES = {
 
 def _resample(points, step=0.02):
     """Points every `step` along a polyline, so that wobble bends strokes smoothly."""
-    pts = np.asarray(points, dtype=float)
-    seg = np.hypot(*np.diff(pts, axis=0).T)
-    dist = np.concatenate([[0], np.cumsum(seg)])
-    at = np.linspace(0, dist[-1], max(2, int(dist[-1] / step) + 1))
-    return np.stack([np.interp(at, dist, pts[:, 0]), np.interp(at, dist, pts[:, 1])], axis=1)
+    return resample(points, step)[0]
 
 
 def sample(digit, style, rng, canvas_size=560):

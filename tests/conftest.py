@@ -25,6 +25,17 @@ def threads(request, monkeypatch):
     tc.set_threads(None)
 
 
+def small_config(tmp_path, **kw):
+    """A short seed-net training into tmp_path, on the data it is given only (generated drawings
+    are made only where a test asks for them: they are tested in test_train.py)."""
+    from tinycnn.train import Config
+
+    base = dict(arch="seed", epochs=2, batch_size=64, out=str(tmp_path / "m.npz"),
+                synthetic=0, non_digits=0, calibration_digits=100)
+    base.update(kw)
+    return Config(**base)
+
+
 @pytest.fixture(scope="session")
 def mnist():
     """The real MNIST arrays. Skipped when absent, except under CI, where absence is a failure."""

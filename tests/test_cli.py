@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import tinycnn as tc
-from tinycnn.train import Config, OutputError, _output_lock, checkpoint_path, main, train
+from conftest import small_config
+from tinycnn.train import OutputError, _output_lock, checkpoint_path, main, train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -25,11 +26,7 @@ def data():
 
 
 def cfg(tmp_path, **kw):
-    # MNIST-like data only: generating drawings is tested in test_train.py
-    base = dict(arch="seed", epochs=2, batch_size=64, val_split=64, out=str(tmp_path / "m.npz"), seed=3,
-                synthetic=0, non_digits=0, calibration_digits=100)
-    base.update(kw)
-    return Config(**base)
+    return small_config(tmp_path, **dict(dict(val_split=64, seed=3), **kw))
 
 
 def quiet(*_):

@@ -265,6 +265,18 @@ def png_bytes():
     return b.getvalue()
 
 
+def test_a_chunk_length_that_lies_costs_what_the_file_holds(tmp_path, png_bytes):
+    """Found by the fuzz test below: one flipped byte made a PNG chunk declare 436 MB, and the
+    read allocated it before finding the file ends."""
+    raw = bytearray(png_bytes)
+    raw[33] ^= 26  # the high byte of the IDAT chunk's length
+    path = tmp_path / "lying.png"
+    path.write_bytes(bytes(raw))
+    err, peak = peak_of(lambda: tc.read_digit_image(path))
+    assert err is None or isinstance(err, tc.DigitImageError), repr(err)
+    assert peak < 50 << 20
+
+
 def damage(data, raw):
     """`raw` maybe truncated, then with up to 6 bytes flipped, as hypothesis draws (a bytearray)."""
     raw = bytearray(raw)

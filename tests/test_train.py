@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import tinycnn as tc
-from tinycnn.train import Config, TrainingDiverged, train
+from conftest import small_config
+from tinycnn.train import TrainingDiverged, train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -22,10 +23,7 @@ def small(mnist):
 
 def cfg(tmp_path, **kw):
     # MNIST only unless a test asks for generated drawings (tests of them: test_train_mix below)
-    base = dict(arch="seed", epochs=2, batch_size=64, val_split=200, out=str(tmp_path / "m.npz"), seed=7,
-                synthetic=0, non_digits=0, calibration_digits=100)
-    base.update(kw)
-    return Config(**base)
+    return small_config(tmp_path, **dict(dict(val_split=200, seed=7), **kw))
 
 
 def quiet(*_):

@@ -7,6 +7,7 @@ and float images are read by their real range. Dark ink on light paper is invert
 paper's brightness, uneven under real light, is levelled out before ink is told from paper.
 """
 import math
+import os
 import warnings
 
 import numpy as np
@@ -117,6 +118,22 @@ def ink_from_gray(gray, alpha=None):
     return np.clip((a - noise) / (peak - noise), 0, 1).astype(np.float32)
 
 
+class _CappedReads:
+    """A file whose read(n) never asks for more than the file has left. Python allocates what a
+    read asks for, so a damaged length field (a PNG chunk declaring 436 MB in a 1 KB file) would
+    cost what it claims rather than what the file holds."""
+
+    def __init__(self, f):
+        self.f, self.size = f, os.fstat(f.fileno()).st_size
+
+    def read(self, n=-1):
+        left = max(self.size - self.f.tell(), 0)
+        return self.f.read(left if n is None or n < 0 else min(n, left))
+
+    def __getattr__(self, name):  # seek, tell, readline...: the file's own
+        return getattr(self.f, name)
+
+
 def read_digit_image(path):
     """Read a picture of a handwritten digit as white ink on black, float32 (H, W) in [0, 1].
 
@@ -135,7 +152,7 @@ def read_digit_image(path):
         with f, warnings.catch_warnings():
             # Pillow warns of "decompression bombs" by pixel count; the budget above is checked instead.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(f) as im:
+            with Image.open(_CappedReads(f)) as im:
                 gray, alpha = _gray_and_alpha(_reduced(im, path), im.mode.startswith("I;16"))
     except DigitImageError:
         raise

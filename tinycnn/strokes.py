@@ -267,7 +267,9 @@ NON_DIGITS = {
 
 
 # -- pen dynamics, pose and rendering ------------------------------------------------------
-def _resample(points, step):
+def resample(points, step):
+    """A polyline (n, 2) as points every `step` along it, and their distances along it."""
+    points = np.asarray(points, dtype=float)
     seg = np.hypot(*np.diff(points, axis=0).T)
     dist = np.concatenate([[0], np.cumsum(seg)])
     n = max(2, int(dist[-1] / step) + 1)
@@ -305,7 +307,7 @@ def write(strokes, r, wobble=None):
             n = np.hypot(*d)
             if n > 1e-6:
                 s[end] = s[end] + d / n * r.uniform(-0.02, 0.05)
-        pts, at = _resample(s, 0.01)
+        pts, at = resample(s, 0.01)
         pts = _smooth(pts, round_corners)
         phase = r.uniform(0, 2 * np.pi, (2, 3))
         freq = r.uniform(1.5, 6, (2, 3))
