@@ -86,7 +86,7 @@ def tinycnn_epoch(model, batch, steps, runs):
 
 def layer_times(model, batch, steps=20):
     """Forward and backward milliseconds of each step of one training step, as the model runs
-    them (a fused Conv2D -> ReLU -> MaxPool2D counts as one step)."""
+    them (a fused Conv2D [-> BatchNorm2D] -> ReLU -> MaxPool2D counts as one step)."""
     from tinycnn import fusion
 
     x, y = fake_mnist(batch)
@@ -96,7 +96,7 @@ def layer_times(model, batch, steps=20):
     for it in range(steps + 2):
         h, plan = x, []
         for i, step in enumerate(fusion.steps(model.layers)):
-            inner = [getattr(step, k) for k in ("conv", "relu", "pool")] if hasattr(step, "conv") else [step]
+            inner = step.layers if isinstance(step, fusion.ConvReluPool) else [step]
             name = " + ".join(repr(layer) for layer in inner)
             t = time.perf_counter()
             h = step.forward(h)

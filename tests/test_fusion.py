@@ -1,4 +1,4 @@
-"""The fused Conv2D -> ReLU -> MaxPool2D(2) path gives what the three layers give one by one."""
+"""The fused Conv2D [-> BatchNorm2D] -> ReLU -> MaxPool2D(2) path gives what the layers give one by one."""
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -24,29 +24,52 @@ def test_fused_kernels_match_reference(n, f, ho, wo, seed):
 
 
 @pytest.mark.usefixtures("threads")
-@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 4), st.integers(4, 11), st.integers(0, 1), st.integers(0, 10**6))
-def test_fused_network_equals_layer_by_layer(n, c, f, hw, pad, seed):
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 4), st.integers(4, 11), st.integers(0, 1),
+       st.booleans(), st.integers(0, 10**6))
+def test_fused_network_equals_layer_by_layer(n, c, f, hw, pad, bn, seed):
     tc.seed(seed)
-    net = tc.Sequential(tc.Conv2D(c, f, 3, padding=pad), tc.ReLU(), tc.MaxPool2D(2), tc.Flatten())
+    norm = [tc.BatchNorm2D(f)] if bn else []
+    net = tc.Sequential(tc.Conv2D(c, f, 3, padding=pad), *norm, tc.ReLU(), tc.MaxPool2D(2), tc.Flatten())
     x = np.random.default_rng(seed).standard_normal((n, c, hw, hw)).astype(np.float32)
+    start = {k: v.copy() for k, v in net.state_dict().items()}
     results = []
-    for backend in ("numpy", "numba"):  # numba fuses, numpy runs the three layers
+    for backend in ("numpy", "numba"):  # numba fuses, numpy runs the layers one by one
         tc.set_backend(backend)
+        net.load_state_dict(start)  # the same running statistics before each
         net.zero_grad()
         y = net.forward(x)
-        fused = any(type(s).__name__ == "ConvReluPool" for s in net.ran)
-        assert fused == (backend == "numba")
+        assert [type(s).__name__ for s in net.ran] == (["ConvReluPool", "Flatten"] if backend == "numba"
+                                                        else [type(layer).__name__ for layer in net])
         dx = net.backward(np.ones_like(y) + y)
-        results.append((y, dx, net.layers[0].grads["W"].copy(), net.layers[0].grads["b"].copy()))
+        results.append((y, dx, *[g.copy() for _, g in net.named_grads()],
+                        *[v.copy() for v in net.state_dict().values()]))
     tc.set_backend("numba")
     for a, b in zip(*results):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
 
-def test_fused_gradients_check():
+def test_batch_norm_is_fused_only_in_training():
     tc.set_backend("numba")
-    net = tc.Sequential(tc.Conv2D(2, 3, 3, padding=1), tc.ReLU(), tc.MaxPool2D(2))
-    errors = tc.gradcheck(net, np.random.default_rng(0).standard_normal((2, 2, 6, 6)))
+    net = tc.Sequential(tc.Conv2D(1, 2, 3), tc.BatchNorm2D(2), tc.ReLU(), tc.MaxPool2D(2))
+    x = np.random.default_rng(0).standard_normal((2, 1, 8, 8)).astype(np.float32)
+    net.forward(x)
+    assert [type(s).__name__ for s in net.ran] == ["ConvReluPool"] and net.ran[0].bn is net[1]
+    net.eval()  # running statistics: the layers run one by one
+    net.forward(x)
+    assert [type(s).__name__ for s in net.ran] == ["Conv2D", "BatchNorm2D", "ReLU", "MaxPool2D"]
+
+
+@pytest.mark.parametrize("bn", [False, True])
+def test_fused_gradients_check(bn):
+    tc.set_backend("numba")
+    norm = [tc.BatchNorm2D(3)] if bn else []
+    net = tc.Sequential(tc.Conv2D(2, 3, 3, padding=1), *norm, tc.ReLU(), tc.MaxPool2D(2))
+    x = np.random.default_rng(0).standard_normal((2, 2, 6, 6))
+    net.astype(np.float64).forward(x)
+    assert type(net.ran[0]).__name__ == "ConvReluPool" and net.ran[0].bn is (net[1] if bn else None)
+    errors = tc.gradcheck(net, x)
+    if bn:  # the bias before batch norm has a true gradient of zero: see test_gradients.py
+        errors.pop("0.b")
     assert max(errors.values()) < 1e-6
 
 

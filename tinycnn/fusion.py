@@ -1,20 +1,24 @@
-"""Speed beneath the plain loop: Conv2D -> ReLU -> MaxPool2D(2) run as one step.
+"""Speed beneath the plain loop: Conv2D [-> BatchNorm2D] -> ReLU -> MaxPool2D(2) run as one step.
 
 One pass from the convolution's matrix product to the pooled output, and one pass back,
-instead of five passes over the largest activation maps. A chain uses it on the Numba
-backend only, and only for the three built-in layers as they are: on the NumPy backend, for
-a layer of your own or a layer whose forward you replaced, and in `Sequential.trace`, every
-layer runs by itself. The numbers are the same either way (tests/test_fusion.py).
+instead of a pass per layer over the largest activation maps, and no transposing copies: the
+product gives (F, N*Ho*Wo), and batch norm's statistics per channel do not care about the
+order of a channel's values, so it works in that layout too. A chain uses this on the Numba
+backend only, and only for the built-in layers as they are (batch norm only in training, where
+it uses the batch's statistics): on the NumPy backend, for a layer of your own or a layer whose
+forward you replaced, and in `Sequential.trace`, every layer runs by itself. The numbers are
+the same either way (tests/test_fusion.py).
 """
 import numpy as np
 
 from .backend import get_backend, kernels
 from .layers.base import Layer
+from .layers.batchnorm import BatchNorm2D
 from .layers.conv import Conv2D
 from .layers.pool import MaxPool2D
 from .layers.simple import ReLU
 
-_ORIGINAL = {cls: (cls.forward, cls.backward) for cls in (Conv2D, ReLU, MaxPool2D)}
+_ORIGINAL = {cls: (cls.forward, cls.backward) for cls in (Conv2D, BatchNorm2D, ReLU, MaxPool2D)}
 
 
 def _as_built(layer, cls):
@@ -24,16 +28,19 @@ def _as_built(layer, cls):
 
 
 def steps(layers):
-    """`layers`, with each fusable Conv2D -> ReLU -> MaxPool2D(2) run replaced by one ConvReluPool."""
+    """`layers`, with each fusable Conv2D [-> BatchNorm2D] -> ReLU -> MaxPool2D(2) run replaced
+    by one ConvReluPool."""
     if get_backend() != "numba":
         return layers
     out, i = [], 0
     while i < len(layers):
-        conv, relu, pool = (layers[i:i + 3] + [None, None])[:3]
+        run = (layers[i:i + 4] + [None] * 4)[:4]
+        bn = run[1] if _as_built(run[1], BatchNorm2D) and run[1].training else None
+        conv, relu, pool = run[0], run[2 if bn else 1], run[3 if bn else 2]
         if (_as_built(conv, Conv2D) and _as_built(relu, ReLU) and _as_built(pool, MaxPool2D)
                 and pool.k == 2 and pool.stride == 2):
-            out.append(ConvReluPool(conv, relu, pool))
-            i += 3
+            out.append(ConvReluPool(conv, relu, pool, bn))
+            i += 4 if bn else 3
         else:
             out.append(layers[i])
             i += 1
@@ -41,41 +48,53 @@ def steps(layers):
 
 
 class ConvReluPool(Layer, register=False):
-    """Layers conv, relu, pool run as one step (the same parameters, the same gradients)."""
+    """Layers conv, [bn,] relu, pool run as one step (the same parameters, the same gradients)."""
 
-    def __init__(self, conv, relu, pool):
+    def __init__(self, conv, relu, pool, bn=None):
         super().__init__()
-        self.conv, self.relu, self.pool = conv, relu, pool
+        self.conv, self.relu, self.pool, self.bn = conv, relu, pool, bn
+        self.layers = [layer for layer in (conv, bn, relu, pool) if layer is not None]
         self.fused = False
 
     def forward(self, x):
-        conv = self.conv
+        conv, bn = self.conv, self.bn
         # Fused only on input the layers accept with maps of at least 2x2; otherwise they run
         # one by one and raise their own errors.
         self.fused = (isinstance(x, np.ndarray) and x.ndim == 4 and x.shape[1] == conv.c_in
-                      and min(conv.output_shape(x.shape[1:])[1:]) >= 2)
+                      and min(conv.output_shape(x.shape[1:])[1:]) >= 2 and (bn is None or bn.n == conv.c_out))
         if not self.fused:
-            return self.pool.forward(self.relu.forward(conv.forward(x)))
-        out = conv.forward_columns(x)
+            for layer in self.layers:
+                x = layer.forward(x)
+            return x
+        out = conv.forward_columns(x)  # (F, N*Ho*Wo)
         Ho, Wo = conv.out_hw
-        y, self.arg = kernels().conv_relu_pool2_forward(out, conv.params["b"], x.shape[0], Ho, Wo)
+        bias = conv.params["b"]
+        if bn is not None:
+            out += bias[:, None]  # what conv.forward adds, before the batch's statistics are taken
+            out = bn.forward_batch(out[None])[0]
+            bias = np.zeros_like(bias)
+        y, self.arg = kernels().conv_relu_pool2_forward(out, bias, x.shape[0], Ho, Wo)
         return y
 
     def backward(self, dy):
-        if not self.fused:
-            return self.conv.backward(self.relu.backward(self.pool.backward(dy)))
-        return self.conv.backward_columns(*self._columns(dy))
+        return self._backward(dy, need_dx=True)
 
     def backward_params(self, dy):
-        if not self.fused:
-            return self.conv.backward_params(self.relu.backward(self.pool.backward(dy)))
-        self.conv.backward_columns(*self._columns(dy), need_dx=False)
+        self._backward(dy, need_dx=False)
 
-    def _columns(self, dy):
+    def _backward(self, dy, need_dx):
+        if not self.fused:
+            for layer in reversed(self.layers[1:]):
+                dy = layer.backward(dy)
+            return self.conv.backward(dy) if need_dx else self.conv.backward_params(dy)
         Ho, Wo = self.conv.out_hw
-        return kernels().conv_relu_pool2_backward(dy, self.arg, Ho, Wo)
+        dout, db = kernels().conv_relu_pool2_backward(dy, self.arg, Ho, Wo)  # through pool and relu
+        if self.bn is not None:
+            dout = self.bn.backward_batch(dout[None])[0]
+            db = dout.sum(axis=1)
+        return self.conv.backward_columns(dout, db, need_dx=need_dx)
 
     def release(self):
         self.__dict__.pop("arg", None)
-        for layer in (self.conv, self.relu, self.pool):
+        for layer in self.layers:
             layer.release()

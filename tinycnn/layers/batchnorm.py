@@ -40,21 +40,27 @@ class _BatchNorm(Layer):
             # One value per channel has no variance: every output would be beta (PyTorch refuses too).
             raise ShapeError(self, f"{self.expected} with more than one value per channel in training mode "
                              "(call .eval() to use the running statistics)", x.shape)
-        gamma, beta = self.params["gamma"], self.params["beta"]
         if self.training:
-            y, self.xhat, mean, var = kernels().batchnorm_forward(x3, gamma, beta, self.eps)
-            r, m = self.momentum, x3.shape[0] * x3.shape[2]
-            unbiased = var * (m / max(m - 1, 1))
-            self.buffers["running_mean"] = ((1 - r) * self.buffers["running_mean"] + r * mean).astype(x.dtype)
-            self.buffers["running_var"] = ((1 - r) * self.buffers["running_var"] + r * unbiased).astype(x.dtype)
-        else:
-            var = self.buffers["running_var"]
-            scale = gamma / np.sqrt(var + self.eps)
-            shift = beta - self.buffers["running_mean"] * scale
-            y = x3 * scale[:, None].astype(x.dtype) + shift[:, None].astype(x.dtype)
-            self.x3 = x3  # kept by reference: backward in eval mode rebuilds xhat from it
+            return self.forward_batch(x3).reshape(x.shape)
+        gamma, beta, var = self.params["gamma"], self.params["beta"], self.buffers["running_var"]
+        scale = gamma / np.sqrt(var + self.eps)
+        shift = beta - self.buffers["running_mean"] * scale
+        y = x3 * scale[:, None].astype(x.dtype) + shift[:, None].astype(x.dtype)
+        self.x3 = x3  # kept by reference: backward in eval mode rebuilds xhat from it
         self.inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype)
         return y.reshape(x.shape)
+
+    def forward_batch(self, x3):
+        """Training mode on x3: (N, C, L) -> y: (N, C, L), normalised by the batch's own statistics,
+        which also move the running ones. Split out so that a fused step (fusion.py) can hand
+        over a convolution's output in its (1, C, N*H*W) layout: the statistics are the same."""
+        y, self.xhat, mean, var = kernels().batchnorm_forward(x3, self.params["gamma"], self.params["beta"], self.eps)
+        r, m = self.momentum, x3.shape[0] * x3.shape[2]
+        unbiased = var * (m / max(m - 1, 1))
+        self.buffers["running_mean"] = ((1 - r) * self.buffers["running_mean"] + r * mean).astype(x3.dtype)
+        self.buffers["running_var"] = ((1 - r) * self.buffers["running_var"] + r * unbiased).astype(x3.dtype)
+        self.inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x3.dtype)
+        return y
 
     def output_shape(self, shape):
         return tuple(shape)
@@ -67,10 +73,14 @@ class _BatchNorm(Layer):
             self.grads["gamma"] += np.sum(dy3 * xhat, axis=(0, 2))
             self.grads["beta"] += dy3.sum(axis=(0, 2))
             return (dy3 * (gamma * self.inv_std)[:, None]).reshape(dy.shape)
-        dx, dgamma, dbeta = kernels().batchnorm_backward(dy3, self.xhat, gamma, self.inv_std)
+        return self.backward_batch(dy3).reshape(dy.shape)
+
+    def backward_batch(self, dy3):
+        """The backward of forward_batch: dy3 (N, C, L) in its layout -> dx3; accumulates the grads."""
+        dx, dgamma, dbeta = kernels().batchnorm_backward(dy3, self.xhat, self.params["gamma"], self.inv_std)
         self.grads["gamma"] += dgamma
         self.grads["beta"] += dbeta
-        return dx.reshape(dy.shape)
+        return dx
 
 
 class BatchNorm2D(_BatchNorm):

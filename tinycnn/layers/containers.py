@@ -27,8 +27,8 @@ class Chain(Layer, register=False):
     def forward(self, x):
         """The model is this loop:  for layer in layers: x = layer.forward(x).
 
-        For speed, `fusion.steps` may hand over a Conv2D -> ReLU -> MaxPool2D(2) run as one
-        step (Numba backend only; the same numbers, see fusion.py). It never does for a layer
+        For speed, `fusion.steps` may hand over a Conv2D [-> BatchNorm2D] -> ReLU -> MaxPool2D(2)
+        run as one step (Numba backend only; the same numbers, see fusion.py). It never does for a layer
         whose forward you replaced, and `Sequential.trace` runs every layer one by one.
         """
         from ..fusion import steps  # (imported here: fusion imports the layer modules)
