@@ -135,3 +135,33 @@ def test_train_mix_of_mnist_generated_digits_and_non_digits(tmp_path, small):
     again = train(cfg(tmp_path / "again", epochs=1, synthetic=200, non_digits=100, calibration_digits=100),
                   data=small, log=quiet)
     assert again["test_loss"] == r["test_loss"]  # the generated part repeats with the seed
+
+
+_STEP_FAULTS = """if True:
+    import resource, sys, numpy as np, tinycnn as tc
+    from tinycnn.architectures import resnet_net
+    if sys.argv[1] == "keep":
+        assert tc.backend.keep_freed_memory()
+    model = resnet_net(11)
+    opt = tc.Adam(model)
+    x = np.random.default_rng(0).random((16, 1, 28, 28), dtype=np.float32)
+    def step():
+        _, d = tc.softmax_cross_entropy(model.forward(x), np.arange(16) % 11)
+        model.backward(d, need_dx=False)
+        opt.step()
+        opt.zero_grad()
+    step(), step()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    step(), step()
+    print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) // 2)"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
+def test_a_training_process_reuses_freed_memory():
+    # Page faults per training step, each in a fresh process: the allocator's default maps the
+    # big arrays afresh every step (thousands of faults); after keep_freed_memory, none.
+    faults = {mode: int(subprocess.run([sys.executable, "-c", _STEP_FAULTS, mode], capture_output=True, text=True,
+                                       check=True).stdout) for mode in ("default", "keep")}
+    if faults["default"] < 500:
+        pytest.skip(f"this C library does not map arrays afresh ({faults})")
+    assert faults["keep"] < 50, faults
