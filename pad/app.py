@@ -70,6 +70,7 @@ class PadApp:
         self.dirty = True
         self.stale = False            # the prediction is older than the drawing
         self.canvas_surface = None    # the canvas scaled to the window, rebuilt when either changes
+        self.canvas_pixels = None     # (canvas, its gray picture at full resolution), see canvas_view
         self.running = True
         self.frame_ms = deque(maxlen=600)     # work per frame, for the stats logged at quit
         self.drawing_ms = deque(maxlen=2000)  # the same, for frames in which the pen moved
@@ -362,11 +363,27 @@ class PadApp:
         pygame.surfarray.blit_array(surf, (g * surf.map_rgb((1, 1, 1))).T)
         return pygame.transform.scale(surf, size) if a.shape[0] <= 40 else pygame.transform.smoothscale(surf, size)
 
+    def canvas_view(self):
+        """The canvas as gray_surface shows it, scaled to the canvas rectangle. Its picture at full
+        resolution is kept, and only the pixels the canvas changed since are converted again:
+        while drawing, a few brush widths instead of 560x560 (this runs every frame)."""
+        c = self.canvas
+        box = c.take_damage()
+        if self.canvas_pixels is None or self.canvas_pixels[0] is not c:
+            self.canvas_pixels = (c, pygame.Surface((c.size, c.height), depth=32))
+            box = (0, 0, c.size, c.height)
+        surf = self.canvas_pixels[1]
+        if box is not None:
+            x0, y0, x1, y1 = box
+            g = (np.clip(c.array[y0:y1, x0:x1], 0, 1) * 255).astype(np.uint32)
+            pygame.surfarray.pixels2d(surf)[x0:x1, y0:y1] = (g * surf.map_rgb((1, 1, 1))).T
+        return pygame.transform.smoothscale(surf, self.rect.size)
+
     def draw(self):
         s = self.screen
         s.fill(BG)
         if self.canvas_surface is None:
-            self.canvas_surface = self.gray_surface(self.canvas.array, self.rect.size)
+            self.canvas_surface = self.canvas_view()
         s.blit(self.canvas_surface, self.rect)
         pygame.draw.rect(s, DIM, self.rect, 1)
         if self.numbers is not None:

@@ -104,6 +104,34 @@ def test_fast_stroke_leaves_no_gaps(app):
     assert screen[mid[0], mid[1]].min() > 200  # and shown on screen
 
 
+def test_the_canvas_on_screen_is_the_whole_canvas_redrawn(app):
+    """The canvas view converts only the pixels that changed (Canvas.take_damage): after strokes,
+    an eraser, undo, a resize and number mode it is what converting the whole canvas gives."""
+    def shown_is_full():
+        step(app)
+        full = app.gray_surface(app.canvas.array, app.rect.size)
+        np.testing.assert_array_equal(pygame.surfarray.array2d(app.canvas_surface), pygame.surfarray.array2d(full))
+
+    stroke(app, path(app, DIGITS[4][0]))
+    shown_is_full()
+    post(app, pygame.MOUSEBUTTONDOWN, pos=in_canvas(app, 0.2, 0.2), button=1)
+    for u in np.linspace(0.2, 0.8, 9):  # mid-stroke frames
+        post(app, pygame.MOUSEMOTION, pos=in_canvas(app, u, 0.3), rel=(1, 0), buttons=(1, 0, 0))
+        shown_is_full()
+    post(app, pygame.MOUSEBUTTONUP, pos=in_canvas(app, 0.8, 0.3), button=1)
+    stroke(app, path(app, [(0.1, 0.6), (0.9, 0.6)]), button=3)  # the eraser
+    shown_is_full()
+    key(app, pygame.K_z, pygame.KMOD_LCTRL)
+    shown_is_full()
+    post(app, pygame.VIDEORESIZE, size=(700, 800), w=700, h=800)
+    shown_is_full()
+    key(app, pygame.K_n, unicode="n")
+    stroke(app, path(app, DIGITS[1][0]))
+    shown_is_full()
+    key(app, pygame.K_n, unicode="n")
+    shown_is_full()
+
+
 def test_undo_redo_clear_and_log(app):
     stroke(app, path(app, DIGITS[1][0]))
     drawn = app.canvas.array.copy()
