@@ -261,8 +261,10 @@ class PadApp:
         since = shown[max((i + 1 for i, a in enumerate(shown) if a["kind"] == "clear"), default=0):]
         strokes = ([np.asarray(a["points"], np.float32) for a in since]
                    if since and all(a["kind"] == "ink" for a in since) else None)
+        # The I page looks inside the pass that reads the drawing instead of running one more.
+        look = self.inside.forward if self.inside and self.inside.model is self.model else None
         self.reading = tc.read_digit(self.canvas.array, self.model, pen=2 * widest if widest else None,
-                                     strokes=strokes)
+                                     strokes=strokes, forward=look)
         self.eye, self.stages = self.reading.input, self.reading.stages
         self.probs = self.reading.probs if self.reading.verdict in ("digit", "unsure") else None
 
