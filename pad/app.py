@@ -75,6 +75,7 @@ class PadApp:
         self.stale = False            # the prediction is older than the drawing
         self.canvas_surface = None    # the canvas scaled to the window, rebuilt when either changes
         self.canvas_pixels = None     # (canvas, its gray picture at full resolution), see canvas_view
+        self.points_seen = {}         # id(stroke) -> (stroke, its points as an array), see stroke_points
         self.running = True
         self.frame_ms = deque(maxlen=600)     # work per frame, for the stats logged at quit
         self.drawing_ms = deque(maxlen=2000)  # the same, for frames in which the pen moved
@@ -259,14 +260,28 @@ class PadApp:
         # An eraser stroke or a pasted image means the pixels are what there is to read.
         shown = self.canvas.actions + ([self.canvas.current] if self.canvas.current else [])
         since = shown[max((i + 1 for i, a in enumerate(shown) if a["kind"] == "clear"), default=0):]
-        strokes = ([np.asarray(a["points"], np.float32) for a in since]
+        strokes = ([self.stroke_points(a) for a in since]
                    if since and all(a["kind"] == "ink" for a in since) else None)
+        self.points_seen = {id(a): self.points_seen[id(a)] for a in since if id(a) in self.points_seen}
         # The I page looks inside the pass that reads the drawing instead of running one more.
         look = self.inside.forward if self.inside and self.inside.model is self.model else None
         self.reading = tc.read_digit(self.canvas.array, self.model, pen=2 * widest if widest else None,
                                      strokes=strokes, forward=look)
         self.eye, self.stages = self.reading.input, self.reading.stages
         self.probs = self.reading.probs if self.reading.verdict in ("digit", "unsure") else None
+
+    def stroke_points(self, action):
+        """np.asarray(action["points"], np.float32), converting only the points added since the
+        last call: a stroke only grows, and converting thousands of points again every frame
+        cost most of a millisecond of a long drawing's frame."""
+        points = action["points"]
+        seen, xy = self.points_seen.get(id(action), (None, None))
+        if seen is not action:
+            xy = np.zeros((0, 2), np.float32)
+        if len(xy) < len(points):
+            xy = np.concatenate([xy, np.asarray(points[len(xy):], np.float32)])
+        self.points_seen[id(action)] = (action, xy)  # the action kept alive: its id is not reused
+        return xy
 
     def verdict(self):
         """(digit or None, sentence) for the current reading."""
