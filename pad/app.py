@@ -55,6 +55,10 @@ class PadApp:
     def __init__(self, model, size=(900, 600), log_path=None, image=None, number=False, profile=None,
                  model_path=None):
         pygame.init()
+        if pygame.display.get_driver() == "x11":
+            # SDL shows a window drawn in software through OpenGL unless told not to: without a
+            # GPU (Mesa in software) that costs 5-7 ms a frame, X11's shared-memory image 0.3 ms.
+            os.environ.setdefault("SDL_FRAMEBUFFER_ACCELERATION", "0")
         pygame.display.set_caption("tinycnn pad: draw a digit")
         self.screen = pygame.display.set_mode(size, pygame.RESIZABLE)
         self.model = model
@@ -70,6 +74,8 @@ class PadApp:
         self.dirty = True
         self.stale = False            # the prediction is older than the drawing
         self.canvas_surface = None    # the canvas scaled to the window, rebuilt when either changes
+        self.canvas_pixels = None     # (canvas, its gray picture at full resolution), see canvas_view
+        self.points_seen = {}         # id(stroke) -> (stroke, its points as an array), see stroke_points
         self.running = True
         self.frame_ms = deque(maxlen=600)     # work per frame, for the stats logged at quit
         self.drawing_ms = deque(maxlen=2000)  # the same, for frames in which the pen moved
@@ -254,12 +260,28 @@ class PadApp:
         # An eraser stroke or a pasted image means the pixels are what there is to read.
         shown = self.canvas.actions + ([self.canvas.current] if self.canvas.current else [])
         since = shown[max((i + 1 for i, a in enumerate(shown) if a["kind"] == "clear"), default=0):]
-        strokes = ([np.asarray(a["points"], np.float32) for a in since]
+        strokes = ([self.stroke_points(a) for a in since]
                    if since and all(a["kind"] == "ink" for a in since) else None)
+        self.points_seen = {id(a): self.points_seen[id(a)] for a in since if id(a) in self.points_seen}
+        # The I page looks inside the pass that reads the drawing instead of running one more.
+        look = self.inside.forward if self.inside and self.inside.model is self.model else None
         self.reading = tc.read_digit(self.canvas.array, self.model, pen=2 * widest if widest else None,
-                                     strokes=strokes)
+                                     strokes=strokes, forward=look)
         self.eye, self.stages = self.reading.input, self.reading.stages
         self.probs = self.reading.probs if self.reading.verdict in ("digit", "unsure") else None
+
+    def stroke_points(self, action):
+        """np.asarray(action["points"], np.float32), converting only the points added since the
+        last call: a stroke only grows, and converting thousands of points again every frame
+        cost most of a millisecond of a long drawing's frame."""
+        points = action["points"]
+        seen, xy = self.points_seen.get(id(action), (None, None))
+        if seen is not action:
+            xy = np.zeros((0, 2), np.float32)
+        if len(xy) < len(points):
+            xy = np.concatenate([xy, np.asarray(points[len(xy):], np.float32)])
+        self.points_seen[id(action)] = (action, xy)  # the action kept alive: its id is not reused
+        return xy
 
     def verdict(self):
         """(digit or None, sentence) for the current reading."""
@@ -362,11 +384,27 @@ class PadApp:
         pygame.surfarray.blit_array(surf, (g * surf.map_rgb((1, 1, 1))).T)
         return pygame.transform.scale(surf, size) if a.shape[0] <= 40 else pygame.transform.smoothscale(surf, size)
 
+    def canvas_view(self):
+        """The canvas as gray_surface shows it, scaled to the canvas rectangle. Its picture at full
+        resolution is kept, and only the pixels the canvas changed since are converted again:
+        while drawing, a few brush widths instead of 560x560 (this runs every frame)."""
+        c = self.canvas
+        box = c.take_damage()
+        if self.canvas_pixels is None or self.canvas_pixels[0] is not c:
+            self.canvas_pixels = (c, pygame.Surface((c.size, c.height), depth=32))
+            box = (0, 0, c.size, c.height)
+        surf = self.canvas_pixels[1]
+        if box is not None:
+            x0, y0, x1, y1 = box
+            g = (np.clip(c.array[y0:y1, x0:x1], 0, 1) * 255).astype(np.uint32)
+            pygame.surfarray.pixels2d(surf)[x0:x1, y0:y1] = (g * surf.map_rgb((1, 1, 1))).T
+        return pygame.transform.smoothscale(surf, self.rect.size)
+
     def draw(self):
         s = self.screen
         s.fill(BG)
         if self.canvas_surface is None:
-            self.canvas_surface = self.gray_surface(self.canvas.array, self.rect.size)
+            self.canvas_surface = self.canvas_view()
         s.blit(self.canvas_surface, self.rect)
         pygame.draw.rect(s, DIM, self.rect, 1)
         if self.numbers is not None:

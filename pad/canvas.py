@@ -30,6 +30,7 @@ class Canvas:
         self.actions, self.undone = [], []
         self.current = None
         self.snapshots = {0: zlib.compress(self.array.tobytes(), 1)}  # number of actions -> image after them
+        self.damage = (0, 0, self.size, self.height)  # (x0, y0, x1, y1) changed since take_damage()
 
     # -- strokes -------------------------------------------------------------------------
     def begin_stroke(self, point, radius, erase=False):
@@ -37,7 +38,7 @@ class Canvas:
         self.current = {"kind": "erase" if erase else "ink", "radius": float(radius),
                         "points": [tuple(map(float, point))]}
         self.undone.clear()
-        stamp_segment(self.array, self.current["points"][0], self.current["points"][0], radius, erase)
+        self._damaged(stamp_segment(self.array, self.current["points"][0], self.current["points"][0], radius, erase))
 
     def extend_stroke(self, point):
         """Continue the stroke to `point`: the segment from the last point is drawn whole, so a
@@ -49,7 +50,7 @@ class Canvas:
         if p == last:
             return
         self.current["points"].append(p)
-        stamp_segment(self.array, last, p, self.current["radius"], self.current["kind"] == "erase")
+        self._damaged(stamp_segment(self.array, last, p, self.current["radius"], self.current["kind"] == "erase"))
 
     def end_stroke(self):
         """Finish the stroke; it becomes one undoable action. Returns True if there was one."""
@@ -116,6 +117,7 @@ class Canvas:
 
     def _apply(self, a):
         """Draw one action on top of the image as it is."""
+        self._damaged((0, 0, self.size, self.height))
         if a["kind"] in ("clear", "image"):
             self.array[:] = 0
         if a["kind"] == "image":
@@ -132,9 +134,22 @@ class Canvas:
     def render(self):
         """The image after every action: the latest snapshot, then the (< SNAPSHOT_EVERY) actions since."""
         n = max(k for k in self.snapshots if k <= len(self.actions))
+        self._damaged((0, 0, self.size, self.height))
         self.array[:] = np.frombuffer(zlib.decompress(self.snapshots[n]), np.float32).reshape(self.array.shape)
         for a in self.actions[n:]:
             self._apply(a)
+
+    def _damaged(self, box):
+        x0, y0, x1, y1 = box
+        if x0 < x1 and y0 < y1:
+            d = self.damage
+            self.damage = box if d is None else (min(d[0], x0), min(d[1], y0), max(d[2], x1), max(d[3], y1))
+
+    def take_damage(self):
+        """The (x0, y0, x1, y1) box of pixels changed since the last call (None: none), so that a
+        view of the canvas redraws only those; the whole canvas after an undo, clear or image."""
+        box, self.damage = self.damage, None
+        return box
 
     def widest_brush(self):
         """The largest ink radius among the strokes on the canvas now (since the last clear or image)."""

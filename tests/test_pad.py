@@ -104,6 +104,65 @@ def test_fast_stroke_leaves_no_gaps(app):
     assert screen[mid[0], mid[1]].min() > 200  # and shown on screen
 
 
+def test_the_canvas_on_screen_is_the_whole_canvas_redrawn(app):
+    """The canvas view converts only the pixels that changed (Canvas.take_damage): after strokes,
+    an eraser, undo, a resize and number mode it is what converting the whole canvas gives."""
+    def shown_is_full():
+        step(app)
+        full = app.gray_surface(app.canvas.array, app.rect.size)
+        np.testing.assert_array_equal(pygame.surfarray.array2d(app.canvas_surface), pygame.surfarray.array2d(full))
+
+    stroke(app, path(app, DIGITS[4][0]))
+    shown_is_full()
+    post(app, pygame.MOUSEBUTTONDOWN, pos=in_canvas(app, 0.2, 0.2), button=1)
+    for u in np.linspace(0.2, 0.8, 9):  # mid-stroke frames
+        post(app, pygame.MOUSEMOTION, pos=in_canvas(app, u, 0.3), rel=(1, 0), buttons=(1, 0, 0))
+        shown_is_full()
+    post(app, pygame.MOUSEBUTTONUP, pos=in_canvas(app, 0.8, 0.3), button=1)
+    stroke(app, path(app, [(0.1, 0.6), (0.9, 0.6)]), button=3)  # the eraser
+    shown_is_full()
+    key(app, pygame.K_z, pygame.KMOD_LCTRL)
+    shown_is_full()
+    post(app, pygame.VIDEORESIZE, size=(700, 800), w=700, h=800)
+    shown_is_full()
+    key(app, pygame.K_n, unicode="n")
+    stroke(app, path(app, DIGITS[1][0]))
+    shown_is_full()
+    key(app, pygame.K_n, unicode="n")
+    shown_is_full()
+
+
+def test_the_strokes_read_are_the_strokes_drawn(app, monkeypatch):
+    """The pad converts each stroke's points once (stroke_points): what it hands the reader is
+    still every point of every stroke since the last clear, through undo, redo and clear."""
+    handed = []
+    read = tc.read_digit
+    monkeypatch.setattr(tc, "read_digit", lambda *a, **k: handed.append(k["strokes"]) or read(*a, **k))
+
+    def check():
+        shown = app.canvas.actions + ([app.canvas.current] if app.canvas.current else [])
+        since = shown[max((i + 1 for i, a in enumerate(shown) if a["kind"] == "clear"), default=0):]
+        assert len(handed[-1] or []) == len(since)  # None: nothing since the last clear
+        for got, action in zip(handed[-1] or [], since):
+            np.testing.assert_array_equal(got, np.asarray(action["points"], np.float32))
+
+    for knots in DIGITS[4]:
+        post(app, pygame.MOUSEBUTTONDOWN, pos=in_canvas(app, *knots[0]), button=1)
+        for p in path(app, knots)[1:]:
+            post(app, pygame.MOUSEMOTION, pos=p, rel=(1, 1), buttons=(1, 0, 0))
+            step(app)
+            check()
+        post(app, pygame.MOUSEBUTTONUP, pos=in_canvas(app, *knots[-1]), button=1)
+        step(app)
+        check()
+    for k, mod in [(pygame.K_z, pygame.KMOD_LCTRL), (pygame.K_y, pygame.KMOD_LCTRL), (pygame.K_c, 0),
+                   (pygame.K_z, pygame.KMOD_LCTRL), (pygame.K_z, pygame.KMOD_LCTRL)]:
+        key(app, k, mod)
+        check()
+    stroke(app, path(app, DIGITS[1][0]))
+    check()
+
+
 def test_undo_redo_clear_and_log(app):
     stroke(app, path(app, DIGITS[1][0]))
     drawn = app.canvas.array.copy()

@@ -63,3 +63,65 @@ def test_key_i_shows_the_inside_and_follows_the_drawing(tmp_path):
         assert app.inside is None
     finally:
         app.close()
+
+
+def test_the_page_looks_inside_the_pass_that_read_the_drawing(monkeypatch):
+    """With the page open, the reading's forward is the recorded one: one pass per frame while
+    drawing, not two, and the verdict, maps and saliency are the plain path's numbers."""
+    import pad.inside
+    calls = []
+    real_record = pad.inside.record
+    monkeypatch.setattr(pad.inside, "record", lambda *a: calls.append(1) or real_record(*a))
+    app = PadApp(tc.pretrained(), size=(900, 600))
+    try:
+        key(app, pygame.K_i)
+        r = app.rect
+        post(pygame.MOUSEBUTTONDOWN, pos=(r.x + r.w // 2, r.y + r.h // 5), button=1)
+        checked = 0
+        for i, v in enumerate(np.linspace(0.2, 0.8, 12)):
+            post(pygame.MOUSEMOTION, pos=(r.x + r.w // 2, int(r.y + r.h * v)), rel=(0, 1), buttons=(1, 0, 0))
+            calls.clear()
+            app.frame(fps=0)
+            if app.reading.verdict not in ("blank", "too small"):
+                assert len(calls) == 1  # the reading's pass, recorded; the page ran no other
+                checked += 1
+                strokes = [np.asarray(app.canvas.current["points"], np.float32)]
+                plain = tc.read_digit(app.canvas.array, app.model, pen=2 * app.brush, strokes=strokes)
+                assert plain.verdict == app.reading.verdict
+                np.testing.assert_allclose(plain.probs, app.reading.probs, rtol=1e-5, atol=1e-6)
+                maps = tc.feature_maps(app.model, app.eye[None, None])
+                for (_, fmap, _), (_, _, y) in zip(app.inside.maps, maps):
+                    np.testing.assert_allclose(fmap, y[0], rtol=1e-5, atol=1e-5)
+                sal = tc.saliency(app.model, app.eye, app.inside.digit)
+                expected = pad.inside.saliency_rgb(app.eye, sal).transpose(1, 0, 2)
+                assert np.abs(app.inside.sal.astype(int) - expected).max() <= 1
+        post(pygame.MOUSEBUTTONUP, pos=(r.x + r.w // 2, int(r.y + r.h * 0.8)), button=1)
+        app.frame(fps=0)
+        assert checked >= 6
+        calls.clear()
+        app.predict()
+        app.draw()
+        assert len(calls) == 1
+        calls.clear()
+        app.predict()
+        app.model.forward(app.eye[None, None])  # another pass since the reading's: the page records its own
+        app.draw()
+        assert len(calls) == 2
+        np.testing.assert_allclose(app.inside.maps[0][1], tc.feature_maps(app.model, app.eye[None, None])[0][2][0],
+                                   rtol=1e-5, atol=1e-5)
+    finally:
+        app.close()
+
+
+def test_mosaic_lays_maps_out_in_rows():
+    from pad.inside import mosaic
+    maps = np.random.default_rng(0).random((5, 3, 4)).astype(np.float32)
+    maps[2] = 7.0  # a flat map shows as 0
+    m = mosaic(maps, cols=2, pad=1)
+    assert m.shape == (3 * 4 - 1, 2 * 5 - 1)
+    for i in range(5):
+        r, c = divmod(i, 2)
+        tile = m[r * 4:r * 4 + 3, c * 5:c * 5 + 4]
+        want = np.zeros((3, 4)) if i == 2 else (maps[i] - maps[i].min()) / np.ptp(maps[i])
+        np.testing.assert_allclose(tile, want, rtol=1e-6, atol=1e-6)
+    assert (m[3, :] == -1).all() and (m[:, 4] == -1).all() and (m[8:, 5:] == -1).all()  # gaps, and no sixth map

@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import tinycnn as tc
 from tinycnn import strokes as S
 from tinycnn.brush import render_strokes, stamp_segment
 from tinycnn.kernels import fast, reference
@@ -22,6 +23,27 @@ def test_ink_kernels_agree_with_stamping_each_segment(segments, radius):
 def test_render_strokes_draws_dots_and_lines():
     img = render_strokes([np.array([[5.0, 5.0]]), np.array([[10, 20], [30, 20]])], (32, 40), 2)
     assert img.shape == (32, 40) and img[5, 5] == 1 and img[20, 10:31].min() == 1 and img[28, 38] == 0
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_a_growing_drawing_renders_as_if_drawn_at_once(backend):
+    """The pad renders the drawing again each frame with a few more points; render_strokes
+    reuses the last image then (see brush._ink_segments_again): the numbers must not change."""
+    tc.set_backend(backend)
+    try:
+        t = np.linspace(0, 4 * np.pi, 60, dtype=np.float32)
+        spiral = np.stack([20 + t * np.cos(t), 20 + t * np.sin(t)], axis=1)
+        bar = np.array([[3, 36], [20, 30], [37, 36]], np.float32)
+        for strokes in [[spiral[:n]] for n in range(1, 61, 7)] + [[spiral, bar[:n]] for n in (1, 2, 3)]:
+            img = render_strokes(strokes, (40, 40), 2.5)
+            seg = np.concatenate([np.concatenate([s[:-1], s[1:]], 1) if len(s) > 1 else np.concatenate([s, s], 1)
+                                  for s in strokes])
+            np.testing.assert_array_equal(img, tc.backend.kernels().ink_segments((40, 40), seg, 2.5))
+            img[:] = 7  # the caller's copy: drawing on it changes nothing kept
+        again = render_strokes(strokes, (40, 40), 2.5)
+        assert again.max() == 1 and np.array_equal(again, render_strokes([bar, spiral], (40, 40), 2.5))
+    finally:
+        tc.set_backend("numba")
 
 
 def test_same_seed_same_drawings_other_seed_others():

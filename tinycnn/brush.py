@@ -55,7 +55,27 @@ def render_strokes(strokes, shape, radius):
         if len(s):
             segs.append(np.concatenate([s[:-1], s[1:]], axis=1))
     seg = np.concatenate(segs) if segs else np.zeros((0, 4), np.float32)
-    return kernels().ink_segments(tuple(shape), seg, float(radius))
+    return _ink_segments_again(tuple(shape), seg, float(radius))
+
+
+_last_inked = None  # (kernels, shape, radius, segments, image) of the last render_strokes
+
+
+def _ink_segments_again(shape, seg, radius):
+    """kernels().ink_segments(shape, seg, radius), reusing the last call's image when `seg` only
+    adds segments after the last call's: the pad re-reads a drawing every frame while the pen
+    moves, and each frame adds a few segments to hundreds. A pixel keeps its brightest
+    segment's coverage, so inking the new ones and taking the maximum gives the same numbers."""
+    global _last_inked
+    ink = kernels().ink_segments
+    last = _last_inked  # one read: another thread may replace it meanwhile, never change it
+    if (last is not None and last[:3] == (ink, shape, radius) and len(last[3]) <= len(seg)
+            and np.array_equal(last[3], seg[:len(last[3])])):
+        image = np.maximum(last[4], ink(shape, seg[len(last[3]):], radius))
+    else:
+        image = ink(shape, seg, radius)
+    _last_inked = (ink, shape, radius, seg, image)
+    return image.copy()  # the kept image is never handed out: a caller may draw on its copy
 
 
 def mnist_strokes(strokes):

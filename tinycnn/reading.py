@@ -95,16 +95,19 @@ def calibration(model):
             "not_a_digit": float(c.get("not_a_digit", NOT_A_DIGIT_CUT))}
 
 
-def digit_probs(model, x):
+def digit_probs(model, x, forward=None):
     """Calibrated probabilities of the ten digits, and of "not a digit" when the model has that class.
 
     x: (N, 1, 28, 28) float32 -> (probs (N, 10), not_digit (N,)). The logits are divided by the
     model's temperature. A model with 11 outputs has "not a digit" as its last class; the digits'
     probabilities are then renormalised among themselves, so `probs` always sums to 1.
+    forward: a function run instead of model.forward (in eval mode), which then keeps what the
+    pass saved for a backward (see read_digit).
     """
     model.eval()
-    logits = model.forward(np.asarray(x, np.float32))
-    model.release()
+    logits = (forward or model.forward)(np.asarray(x, np.float32))
+    if forward is None:
+        model.release()  # no backward follows: free what the pass saved for one
     return split_probs(logits, calibration(model)["temperature"])
 
 
@@ -142,7 +145,7 @@ def drawing_input(image, strokes=None):
     return x, stages
 
 
-def read_digit(image, model=None, pen=None, strokes=None):
+def read_digit(image, model=None, pen=None, strokes=None, forward=None):
     """Read one digit. image: (H, W) grayscale, white ink on black, uint8 0-255 or float 0-1, any size.
 
     model: a tinycnn model mapping (N, 1, 28, 28) to 10 digit logits (or 11, the last "not a
@@ -150,7 +153,10 @@ def read_digit(image, model=None, pen=None, strokes=None):
     pen: the stroke width in image pixels, if known. strokes: the pen strokes that drew the
     image, if known (list of (n, 2) arrays of (x, y) image pixels): they are re-rendered at
     MNIST's stroke width instead of the pixels being thinned, so a small digit drawn with a thick
-    brush does not become a blob. Returns a Reading.
+    brush does not become a blob. forward: a function x (1, 1, 28, 28) -> logits run instead of
+    model.forward, to look inside the very pass that reads the drawing (the pad's I page passes
+    one that records every layer, tc.introspect.record); it runs only when the model is asked.
+    Returns a Reading.
     """
     a = to_gray01(image)
     zeros = np.zeros(10, np.float32)
@@ -162,7 +168,7 @@ def read_digit(image, model=None, pen=None, strokes=None):
     if is_dot(a, box, pen):
         return Reading(None, zeros, "too small", x, box, stages)
     model = model if model is not None else default_model()
-    probs, not_digit = digit_probs(model, x[None, None])
+    probs, not_digit = digit_probs(model, x[None, None], forward)
     c = calibration(model)
     digit, verdict = decide(probs[0], float(not_digit[0]), c["unsure"], c["not_a_digit"])
     return Reading(digit, probs[0].astype(np.float32), verdict, x, box, stages)
