@@ -43,7 +43,7 @@ SCHEDULES = ("onecycle", "cosine", "plateau", "constant")
 @dataclasses.dataclass
 class Config:
     arch: str = "resnet"
-    epochs: int = 18
+    epochs: int = 14
     batch_size: int = 128
     lr: float = 3e-3
     schedule: str = "onecycle"
