@@ -141,7 +141,7 @@ _STEP_FAULTS = """if True:
     import resource, sys, numpy as np, tinycnn as tc
     from tinycnn.architectures import resnet_net
     if sys.argv[1] == "keep":
-        assert tc.backend.keep_freed_memory()
+        assert tc.keep_freed_memory()
     model = resnet_net(11)
     opt = tc.Adam(model)
     x = np.random.default_rng(0).random((16, 1, 28, 28), dtype=np.float32)
@@ -165,3 +165,16 @@ def test_a_training_process_reuses_freed_memory():
     if faults["default"] < 500:
         pytest.skip(f"this C library does not map arrays afresh ({faults})")
     assert faults["keep"] < 50, faults
+
+
+def test_only_the_training_command_keeps_freed_memory(monkeypatch):
+    # A setting for the whole process: the command makes it, main() called from Python does not.
+    import tinycnn.train as t
+
+    calls = []
+    monkeypatch.setattr(t, "keep_freed_memory", lambda: calls.append("keep"))
+    assert t.main(["--epochs", "0"]) == 1 and calls == []  # a mistake, answered before any work
+    monkeypatch.setattr(t, "main", lambda argv=None: calls.append("main") or 0)
+    with pytest.raises(SystemExit) as stop:
+        t.command()
+    assert stop.value.code == 0 and calls == ["keep", "main"]

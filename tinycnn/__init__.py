@@ -6,7 +6,7 @@
     loss, dlogits = tc.softmax_cross_entropy(model.forward(x), labels)
     model.backward(dlogits); opt.step(); opt.zero_grad()
 """
-from .backend import get_backend, get_threads, set_backend, set_threads
+from .backend import get_backend, get_threads, keep_freed_memory, set_backend, set_threads
 from .data import fetch, load_mnist, read_idx, write_idx
 from .gradcheck import gradcheck, numerical_grad, rel_error
 from .introspect import feature_maps, saliency, trace
@@ -34,7 +34,7 @@ __all__ = [
     "BatchNorm1D", "BatchNorm2D", "Residual", "ShapeError", "register_layer",
     "trace", "feature_maps", "saliency",
     "softmax", "softmax_cross_entropy", "SGD", "Adam",
-    "load", "ModelFileError", "check_digit_reader", "seed", "set_backend", "get_backend", "set_threads", "get_threads",
+    "load", "ModelFileError", "check_digit_reader", "seed", "set_backend", "get_backend", "set_threads", "get_threads", "keep_freed_memory",
     "gradcheck", "numerical_grad", "rel_error",
     "load_mnist", "fetch", "read_idx", "write_idx",
     "read_digit", "Reading", "predict_digits", "read_number", "NumberReading", "looks_like_a_number", "personalize", "PersonalizeError", "Profile", "ProfileError", "default_profile_dir",

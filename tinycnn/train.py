@@ -608,7 +608,6 @@ def main(argv=None):
     try:
         cfg = Config(**args)
         check_config(cfg)  # before the slow imports and the data
-        keep_freed_memory()  # this process only trains: reuse the freed arrays (10% a step)
         result = train(cfg, resume=resume)
     except (TrainingDiverged, OutputError, ValueError, OSError) as e:  # ModelFileError, IDXError: ValueErrors
         print(f"error: {e}", file=sys.stderr)
@@ -617,3 +616,11 @@ def main(argv=None):
         print("interrupted without saving; the last checkpoint is kept", file=sys.stderr)
         return 130
     return 130 if result.get("stopped") else 0
+
+
+def command():
+    """The training command (tinycnn-train, scripts/train.py): main() in a process of its own,
+    which therefore keeps freed memory for reuse (backend.keep_freed_memory: a step ran about
+    10% faster). Calling main() from Python changes nothing in the caller's process."""
+    keep_freed_memory()
+    sys.exit(main())
