@@ -7,7 +7,9 @@ order of a channel's values, so it works in that layout too. A chain uses this o
 backend only, and only for the built-in layers as they are (batch norm only in training, where
 it uses the batch's statistics): on the NumPy backend, for a layer of your own or a layer whose
 forward you replaced, and in `Sequential.trace`, every layer runs by itself. The numbers are
-the same either way (tests/test_fusion.py).
+the same either way (tests/test_fusion.py), but for one: the gradient of a convolution's bias
+right before a batch norm is exactly zero mathematically (the batch's mean takes away whatever
+the bias adds), and the fused step says so, where the layers one by one give float rounding noise.
 """
 import numpy as np
 
@@ -52,7 +54,7 @@ class ConvReluPool(Layer, register=False):
 
     def __init__(self, conv, relu, pool, bn=None):
         super().__init__()
-        self.conv, self.relu, self.pool, self.bn = conv, relu, pool, bn
+        self.conv, self.bn = conv, bn
         self.layers = [layer for layer in (conv, bn, relu, pool) if layer is not None]
         self.fused = False
 
@@ -91,7 +93,7 @@ class ConvReluPool(Layer, register=False):
         dout, db = kernels().conv_relu_pool2_backward(dy, self.arg, Ho, Wo)  # through pool and relu
         if self.bn is not None:
             dout = self.bn.backward_batch(dout[None])[0]
-            db = np.zeros_like(db)  # exactly: the batch's mean takes away whatever the bias adds
+            db = np.zeros_like(db)  # exactly (see the module's docstring), not rounding noise
         return self.conv.backward_columns(dout, db, need_dx=need_dx)
 
     def release(self):
