@@ -47,6 +47,13 @@ HELP = [
 ]
 
 
+def gray_pixels(surf, a):
+    """A float (h, w) image in [0, 1] -> (w, h) pixel values of `surf`'s format, gray: g times the
+    value of RGB(1, 1, 1), written straight into a 32-bit surface (no 3-channel copy, half the
+    time of the obvious way; this runs every frame while drawing)."""
+    return ((np.clip(a, 0, 1) * 255).astype(np.uint32) * surf.map_rgb((1, 1, 1))).T
+
+
 class PadApp:
     """The pad. `model`: a tinycnn model taking (N, 1, 28, 28); `log_path`: JSON-lines event log;
     `profile`: the folder of the user's drawings and personal model (None: no personal learning);
@@ -280,6 +287,7 @@ class PadApp:
             xy = np.zeros((0, 2), np.float32)
         if len(xy) < len(points):
             xy = np.concatenate([xy, np.asarray(points[len(xy):], np.float32)])
+        xy.flags.writeable = False  # handed out and kept: a reader must not change the cache
         self.points_seen[id(action)] = (action, xy)  # the action kept alive: its id is not reused
         return xy
 
@@ -373,15 +381,10 @@ class PadApp:
         return r
 
     def gray_surface(self, a, size):
-        """A float (h, w) image in [0, 1] as a gray pygame surface scaled to `size` (w, h).
-
-        Gray is written as mapped pixel values (g times the value of RGB(1, 1, 1)) into a
-        32-bit surface: no 3-channel copy, half the time of the obvious way (this runs every
-        frame while drawing). Small images are enlarged with visible pixels, large ones smoothly.
-        """
+        """A float (h, w) image in [0, 1] as a gray pygame surface scaled to `size` (w, h) (see
+        gray_pixels). Small images are enlarged with visible pixels, large ones smoothly."""
         surf = pygame.Surface((a.shape[1], a.shape[0]), depth=32)
-        g = (np.clip(a, 0, 1) * 255).astype(np.uint32)
-        pygame.surfarray.blit_array(surf, (g * surf.map_rgb((1, 1, 1))).T)
+        pygame.surfarray.blit_array(surf, gray_pixels(surf, a))
         return pygame.transform.scale(surf, size) if a.shape[0] <= 40 else pygame.transform.smoothscale(surf, size)
 
     def canvas_view(self):
@@ -396,8 +399,7 @@ class PadApp:
         surf = self.canvas_pixels[1]
         if box is not None:
             x0, y0, x1, y1 = box
-            g = (np.clip(c.array[y0:y1, x0:x1], 0, 1) * 255).astype(np.uint32)
-            pygame.surfarray.pixels2d(surf)[x0:x1, y0:y1] = (g * surf.map_rgb((1, 1, 1))).T
+            pygame.surfarray.pixels2d(surf)[x0:x1, y0:y1] = gray_pixels(surf, c.array[y0:y1, x0:x1])
         return pygame.transform.smoothscale(surf, self.rect.size)
 
     def draw(self):

@@ -64,8 +64,11 @@ _last_inked = None  # (kernels, shape, radius, segments, image) of the last rend
 def _ink_segments_again(shape, seg, radius):
     """kernels().ink_segments(shape, seg, radius), reusing the last call's image when `seg` only
     adds segments after the last call's: the pad re-reads a drawing every frame while the pen
-    moves, and each frame adds a few segments to hundreds. A pixel keeps its brightest
-    segment's coverage, so inking the new ones and taking the maximum gives the same numbers."""
+    moves, and each frame adds a few segments to hundreds. It helps long drawings: the segments
+    are fitted to the drawing's box, so a frame whose new point widens the box inks them all
+    again (most frames of a digit's first stroke, about a third of a long spiral's). A pixel
+    keeps its brightest segment's coverage, so inking the new ones and taking the maximum gives
+    the same numbers."""
     global _last_inked
     ink = kernels().ink_segments
     last = _last_inked  # one read: another thread may replace it meanwhile, never change it
