@@ -7,6 +7,7 @@ grid of random offsets interpolated up to full size: smooth by construction, and
 import numpy as np
 
 from .backend import kernels
+from .preprocess import PLUS, neighbourhood
 from .random import default_rng
 
 
@@ -56,21 +57,6 @@ def augment(images, rng=None, rotate=10.0, scale=0.10, shear=0.10, shift=2.0, el
     return out.reshape(shape)
 
 
-def _max3(a):
-    """3x3 maximum of each image (N, H, W): one pixel of stroke thickening."""
-    p = np.pad(a, ((0, 0), (1, 1), (1, 1)))
-    h, w = a.shape[1:]
-    return np.max([p[:, 1 + y:1 + y + h, 1 + x:1 + x + w] for y in (-1, 0, 1) for x in (-1, 0, 1)], axis=0)
-
-
-def _min_plus(a):
-    """Minimum over each pixel and its 4 neighbours (a plus): a gentle stroke thinning."""
-    p = np.pad(a, ((0, 0), (1, 1), (1, 1)))
-    h, w = a.shape[1:]
-    return np.min([p[:, 1 + y:1 + y + h, 1 + x:1 + x + w] for y, x in ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1))],
-                  axis=0)
-
-
 def restroke(images, rng, thicken=0.25, thin=0.1):
     """Make strokes thicker or thinner, as drawings' pens differ from MNIST's.
 
@@ -82,9 +68,9 @@ def restroke(images, rng, thicken=0.25, thin=0.1):
     u = rng.random(len(images))
     grow, shrink = u < thicken, (u >= thicken) & (u < thicken + thin)
     if grow.any():
-        out[grow, 0] = _max3(images[grow, 0])
+        out[grow, 0] = neighbourhood(images[grow, 0], grow=True)
     if shrink.any():
-        thinner = _min_plus(images[shrink, 0])
+        thinner = neighbourhood(images[shrink, 0], grow=False, around=PLUS)
         keep = thinner.sum(axis=(1, 2)) >= 0.5 * images[shrink, 0].sum(axis=(1, 2))
         idx = np.flatnonzero(shrink)[keep]
         out[idx, 0] = thinner[keep]

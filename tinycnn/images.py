@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from .fileio import NotAFileError, open_regular
+from .preprocess import neighbourhood
 
 WORK_SIDE = 1024                 # long side of the image handed on (the canvas is 560 px)
 MAX_DECODED_BYTES = 300 << 20    # one full-size decode (12000x12000 gray: 144 MB; 8000x8000 RGB: 256 MB)
@@ -88,8 +89,7 @@ def _paper_level(a):
     padded = np.pad(a, ((0, bh * side - h), (0, bw * side - w)), mode="edge")
     blocks = padded.reshape(bh, side, bw, side).transpose(0, 2, 1, 3).reshape(bh, bw, -1)
     level = np.percentile(blocks, PAPER_PERCENTILE, axis=2).astype(np.float32)
-    p = np.pad(level, 1, mode="edge")
-    level = np.min([p[1 + y:1 + y + bh, 1 + x:1 + x + bw] for y in (-1, 0, 1) for x in (-1, 0, 1)], axis=0)
+    level = neighbourhood(level, grow=False, mode="edge")
     # Block centres sit at (i + 0.5) * side: resize maps them there exactly.
     big = Image.fromarray(level, mode="F").resize((bw * side, bh * side), Image.Resampling.BILINEAR)
     return np.asarray(big, dtype=np.float32)[:h, :w]

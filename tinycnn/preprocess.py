@@ -40,11 +40,17 @@ def _resize(a, h, w):
     return np.asarray(Image.fromarray(a, mode="F").resize((w, h), method), dtype=np.float32)
 
 
-def _neighbourhood(a, grow):
-    """max (grow) or min (shrink) of `a` with its 8 neighbours: one step of dilation or erosion."""
-    p = np.pad(a, 1, constant_values=0.0)
-    h, w = a.shape
-    stack = [p[1 + y:1 + y + h, 1 + x:1 + x + w] for y in (-1, 0, 1) for x in (-1, 0, 1)]
+SQUARE = tuple((y, x) for y in (-1, 0, 1) for x in (-1, 0, 1))  # a pixel and its 8 neighbours
+PLUS = ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1))                # a pixel and its 4 neighbours
+
+
+def neighbourhood(a, grow, around=SQUARE, mode="constant"):
+    """max (grow) or min (shrink) of each pixel of `a` (..., H, W) over the pixels `around` it:
+    one step of dilation or erosion of every image in `a`. Outside the image counts as 0
+    (mode="constant") or as the nearest edge pixel (mode="edge")."""
+    p = np.pad(a, [(0, 0)] * (a.ndim - 2) + [(1, 1), (1, 1)], mode=mode)
+    h, w = a.shape[-2:]
+    stack = [p[..., 1 + y:1 + y + h, 1 + x:1 + x + w] for y, x in around]
     return np.max(stack, axis=0) if grow else np.min(stack, axis=0)
 
 
@@ -54,7 +60,7 @@ def stroke_width(a):
     area = ink.sum()
     if area == 0:
         return 0.0
-    edge = ink & ~(_neighbourhood(ink.astype(np.float32), grow=False) > 0.5)
+    edge = ink & ~(neighbourhood(ink.astype(np.float32), grow=False) > 0.5)
     return 2.0 * area / max(edge.sum(), 1)
 
 
@@ -66,10 +72,10 @@ def _normalise_stroke(a):
     steps = int(round((STROKE - w) / 2))  # each step grows (or shrinks) the width by ~2 pixels
     if steps > 0:
         for _ in range(min(steps, 6)):
-            a = _neighbourhood(a, grow=True)
+            a = neighbourhood(a, grow=True)
     elif steps < -1:  # leave thick-ish strokes alone; erode only the really fat ones
         for _ in range(min(-steps - 1, 4)):
-            thinner = _neighbourhood(a, grow=False)
+            thinner = neighbourhood(a, grow=False)
             if (thinner > 0.5).sum() < 0.3 * (a > 0.5).sum():
                 break  # would erase the digit
             a = thinner
