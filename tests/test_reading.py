@@ -85,7 +85,7 @@ def test_a_small_three_with_a_thick_brush_is_read_from_its_strokes(model):
     from tinycnn.preprocess import stroke_width
 
     assert stroke_width(r.input) < stroke_width(tc.preprocess_digit(c.array))
-    assert r.box == tc.reading.ink_box(c.array)
+    assert r.box == tc.preprocess.ink_box(c.array)
 
 
 def test_strokes_at_mnist_width_whatever_the_brush():

@@ -20,8 +20,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 from PIL import Image
 
-from .preprocess import BLANK, INK, to_gray01
-from .reading import default_model, ink_box, read_digit
+from .preprocess import BLANK, INK, ink_box, to_gray01
+from .reading import default_model, read_digit
 
 WORK_HEIGHT = 128      # the ink is read at most this tall (digits then span ~60-128 px)...
 WORK_PIXELS = 2 ** 21  # ...and the working image holds at most this many pixels
@@ -98,9 +98,7 @@ def _working_image(image):
     peak = float(work.max(initial=0.0))
     if peak <= BLANK:
         return work, scale
-    rows = np.flatnonzero((work > INK * peak).any(axis=1))
-    ink_h = (rows[-1] - rows[0] + 1) if len(rows) else work.shape[0]
-    second = min(1.0, WORK_HEIGHT / ink_h, (WORK_PIXELS / work.size) ** 0.5)
+    second = min(1.0, WORK_HEIGHT / ink_box(work)[3], (WORK_PIXELS / work.size) ** 0.5)
     if second < 1:
         work, scale = _shrink(work, second), scale * second
     return work, scale

@@ -87,11 +87,18 @@ def is_blank(image):
     return float(np.max(to_gray01(image), initial=0.0)) <= BLANK
 
 
-def _crop_to_ink(a, level):
-    """The smallest box of `a` holding every pixel above `level`."""
-    ink = a > level
+def ink_box(a, level=None):
+    """(x, y, w, h): the smallest box of `a` (H, W) holding every pixel above `level` (default:
+    INK times the brightest). `a` must hold such a pixel."""
+    ink = a > (INK * float(a.max(initial=0.0)) if level is None else level)
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    return a[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    return (int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1))
+
+
+def _crop_to_ink(a, level):
+    """The smallest box of `a` holding every pixel above `level`, cut out."""
+    x, y, w, h = ink_box(a, level)
+    return a[y:y + h, x:x + w]
 
 
 def _fit(a, side):

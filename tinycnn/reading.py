@@ -8,7 +8,7 @@ import numpy as np
 
 from .brush import mnist_strokes
 from .calibration import split_probs
-from .preprocess import BLANK, preprocess_digit, stroke_width, to_gray01
+from .preprocess import BLANK, ink_box, preprocess_digit, stroke_width, to_gray01
 
 UNSURE = 0.60      # defaults for a model without calibration (see tinycnn.calibration):
 NOT_A_DIGIT_CUT = 0.5  # below this top probability no digit is named; from this P(not a digit) it is refused
@@ -62,14 +62,6 @@ def default_model():
 
         _shipped = pretrained()
     return _shipped
-
-
-def ink_box(a, level=None):
-    """(x, y, w, h) of the pixels of `a` brighter than `level` (default: a tenth of the brightest)."""
-    level = float(a.max(initial=0.0)) * 0.1 if level is None else level
-    ink = a > level
-    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    return (int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1))
 
 
 def is_dot(a, box, pen=None):
