@@ -34,11 +34,7 @@ def logits_of(model, images, batch_size=500):
     x = x.astype(np.float32) / 255 if x.dtype == np.uint8 else x.astype(np.float32)
     x = x.reshape(len(x), 1, 28, 28)
     model.eval()
-    out = []
-    for i in range(0, len(x), batch_size):
-        out.append(model.forward(x[i:i + batch_size]).astype(np.float64))
-        model.release()
-    return np.concatenate(out) if out else np.zeros((0, 10))
+    return model.forward_in_batches(x, batch_size).astype(np.float64) if len(x) else np.zeros((0, 10))
 
 
 def nll(logits, labels, temperature=1.0):

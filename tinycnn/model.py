@@ -77,13 +77,19 @@ class Sequential(Chain):
             x = np.asarray(x, dtype=np.float32)
             if x.ndim == 0:
                 raise ShapeError(self, "(N, C, H, W)", x.shape)
-            out = []
-            for i in range(0, len(x), batch_size):
-                out.append(softmax(self.forward(x[i:i + batch_size])))
-                self.release()  # no backward follows: free the activations now
+            return softmax(self.forward_in_batches(x, batch_size)) if len(x) else np.zeros((0, 0), np.float32)
         finally:
             self.train(was_training)
-        return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+    def forward_in_batches(self, x, batch_size=128):
+        """forward(x), `batch_size` examples at a time, each batch's saved activations freed at
+        once (no backward follows), so memory is that of one batch. x: (N >= 1, ...) -> the
+        last layer's output for all N, in the model's current mode (train or eval)."""
+        out = []
+        for i in range(0, len(x), batch_size):
+            out.append(self.forward(x[i:i + batch_size]))
+            self.release()
+        return np.concatenate(out)
 
     def predict(self, x, batch_size=128):
         """The most probable class of each image.  x: (N, C, H, W) -> (N,) int64."""

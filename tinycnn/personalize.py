@@ -93,15 +93,6 @@ def _split(model, freeze):
     return Sequential(*model.layers[:cut]), Sequential(*model.layers[cut:])
 
 
-def _run(front, x, chunk):
-    """The frozen front's output for every image, computed once, `chunk` images at a time."""
-    out = []
-    for i in range(0, len(x), chunk):
-        out.append(front.forward(x[i:i + chunk]))
-        front.release()
-    return np.concatenate(out)
-
-
 def personalize(model, images, labels, *, seed=0, progress=None, replay=None, **options):
     """A copy of `model` fine-tuned to the writer of `images`; `model` itself is not changed.
 
@@ -136,9 +127,9 @@ def personalize(model, images, labels, *, seed=0, progress=None, replay=None, **
     own_t = np.eye(classes, dtype=np.float32)[np.tile(labels, opt["copies"] + 1)]
     rep_x, rep_y = _replay_set(replay, rng, opt["replay_pool"])
     front, back = _split(new, opt["freeze"])
-    if front.layers:
-        own_x, rep_x = _run(front, own_x, 256), _run(front, rep_x, 256)
-    original = softmax(_run(back, rep_x, 256))  # before training: what the original model says
+    if front.layers:  # the frozen front's output, computed once
+        own_x, rep_x = front.forward_in_batches(own_x, 256), front.forward_in_batches(rep_x, 256)
+    original = softmax(back.forward_in_batches(rep_x, 256))  # before training: what the original model says
     rep_t = (1 - opt["distill"]) * np.eye(classes, dtype=np.float32)[rep_y] + opt["distill"] * original
     adam = Adam(back, lr=opt["lr"])
     start = {name: p.copy() for name, p in back.named_parameters()} if opt["l2"] else None
