@@ -38,6 +38,7 @@ def quiet(*_):
     (["--batch-size", "0"], "--batch-size must be >= 1, got 0"),
     (["--epochs", "0"], "--epochs must be >= 1"),
     (["--lr", "nan"], "--lr must be a positive number"),
+    (["--weight-average", "1"], "--weight-average is a decay from 0 (off) to below 1, got 1.0"),
 ])
 def test_options_are_refused_before_anything_starts(capsys, args, message):
     assert main(args) == 1

@@ -201,6 +201,21 @@ def test_adam_rule():
     np.testing.assert_allclose(got, p, rtol=1e-5)
 
 
+def test_weight_average_rule():
+    model = _One(np.array([1.0, -2.0], np.float32))
+    average = tc.WeightAverage(model, decay=0.5)
+    avg = np.array([1.0, -2.0])
+    for step, value in enumerate([[3.0, 0.0], [-1.0, 4.0], [2.0, 2.0], [0.5, -0.5]], 1):
+        model.layers[0].params["b"][:] = value
+        average.update(step)
+        d = min(0.5, (1 + step) / (10 + step))  # the first steps keep less of the start
+        avg = d * avg + (1 - d) * np.array(value)
+        np.testing.assert_allclose(average.weights()["0.b"], avg, rtol=1e-6)
+    assert average.weights()["0.b"] is not average.arrays["0.b"]
+    with pytest.raises(ValueError, match="decay must be between 0 and 1"):
+        tc.WeightAverage(model, decay=1.0)
+
+
 def test_save_load_round_trip(tmp_path):
     tc.seed(3)
     model = tc.Sequential(tc.Conv2D(1, 4, 3, padding=1), tc.BatchNorm2D(4), tc.ReLU(), tc.MaxPool2D(2),

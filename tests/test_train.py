@@ -64,6 +64,25 @@ def test_interrupt_and_resume_gives_the_same_weights(tmp_path, small, stop_at):
     assert resumed["history"][-1]["val_loss"] == whole["history"][-1]["val_loss"]
 
 
+def test_the_kept_weights_are_the_running_average_of_every_step(tmp_path, small):
+    # One epoch, so the weights kept are the average at its end: written out here in float64
+    # from the weights after every step, it must be what the model file holds.
+    model = tc.architectures.ARCHITECTURES["seed"]()
+    start = {k: v.astype(np.float64) for k, v in model.state_dict().items()}
+    after_step = []
+    train(cfg(tmp_path, epochs=1, weight_average=0.9), data=small, log=quiet, model=model,
+          on_step=lambda step: after_step.append({k: v.astype(np.float64) for k, v in model.state_dict().items()}))
+    avg = start
+    for step, w in enumerate(after_step, 1):
+        d = min(0.9, (1 + step) / (10 + step))
+        avg = {k: d * avg[k] + (1 - d) * w[k] for k in avg}
+    kept = weights(tmp_path / "m.npz")
+    assert kept.keys() == avg.keys() and len(after_step) == 16
+    for k in avg:
+        np.testing.assert_allclose(kept[k], avg[k], rtol=1e-4, atol=1e-6, err_msg=k)
+        assert not np.allclose(kept[k], after_step[-1][k], rtol=1e-3), k
+
+
 def test_resume_with_other_options_is_refused(tmp_path, small):
     c = cfg(tmp_path, epochs=1)
     train(c, data=small, log=quiet)

@@ -15,7 +15,7 @@ from .layers import (BatchNorm1D, BatchNorm2D, Conv2D, Dense, Dropout, Flatten, 
 from .losses import softmax, softmax_cross_entropy
 from .model import ModelFileError, Sequential, load
 from .modelfile import check_digit_reader
-from .optim import SGD, Adam
+from .optim import SGD, Adam, WeightAverage
 from .images import DigitImageError, read_digit_image
 from .preprocess import is_blank, preprocess_digit
 from .pretrained import pretrained, pretrained_path
@@ -33,7 +33,7 @@ __all__ = [
     "Sequential", "Layer", "Conv2D", "MaxPool2D", "Dense", "ReLU", "Flatten", "Dropout",
     "BatchNorm1D", "BatchNorm2D", "Residual", "ShapeError", "register_layer",
     "trace", "feature_maps", "saliency",
-    "softmax", "softmax_cross_entropy", "SGD", "Adam",
+    "softmax", "softmax_cross_entropy", "SGD", "Adam", "WeightAverage",
     "load", "ModelFileError", "check_digit_reader", "seed", "set_backend", "get_backend", "set_threads", "get_threads", "keep_freed_memory",
     "gradcheck", "numerical_grad", "rel_error",
     "load_mnist", "fetch", "read_idx", "write_idx",

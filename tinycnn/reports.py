@@ -27,7 +27,11 @@ def write_reports(out_dir, results, test_images, test_labels, probs):
     a1.plot(ep, [h["val_loss"] for h in hist], "o-", label="validation")
     a1.set(xlabel="epoch", ylabel="cross-entropy", title="Loss", yscale="log")
     a2.plot(ep, [100 * h["train_acc"] for h in hist], "o-", label="train (augmented)")
-    a2.plot(ep, [100 * h["val_acc"] for h in hist], "o-", label="validation")
+    averaged = "val_acc_last_step" in hist[0]
+    a2.plot(ep, [100 * h["val_acc"] for h in hist], "o-",
+            label="validation (averaged weights, kept)" if averaged else "validation")
+    if averaged:
+        a2.plot(ep, [100 * h["val_acc_last_step"] for h in hist], ".:", label="validation (last step's weights)")
     a2.axhline(100 * results["test_accuracy"], color="gray", ls="--",
                label=f"test, best epoch: {100 * results['test_accuracy']:.2f}%")
     a2.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")

@@ -1,8 +1,9 @@
 """Train a network on MNIST from the IDX files: `python scripts/train.py` or `tinycnn-train`.
 
 One run: split a validation set off the training images, train with Adam under a learning-rate
-schedule (with augmentation, by default), checkpoint after every epoch, keep the weights of the
-best validation epoch, then score the test set and write the model, metrics.json and pictures.
+schedule (with augmentation, by default), keep a running average of the weights beside them,
+checkpoint after every epoch, keep the average (or, without one, the weights) of the best
+validation epoch, then score the test set and write the model, metrics.json and pictures.
 
 Reproducible: the library's one generator (tc.seed) draws the initial weights, the validation
 split, every epoch's shuffle, the dropout masks and the augmentation, and its state is part of
@@ -33,7 +34,7 @@ from .data import load_mnist
 from .fileio import atomic_open, remove_stale_temps
 from .losses import softmax_cross_entropy
 from .modelfile import Archive, ModelFileError, read_arrays
-from .optim import Adam
+from .optim import Adam, WeightAverage
 from .preprocess import preprocess_digit
 from .strokes import NOT_A_DIGIT, make_digits, make_non_digits, rng_for
 
@@ -61,6 +62,7 @@ class Config:
     thicken: float = 0.25      # share of training images whose strokes are made one pixel thicker,
     thin: float = 0.1          # and thinner (with augmentation only)
     calibration_digits: int = 3000  # generated digits (and half as many non-digits) held out to calibrate
+    weight_average: float = 0.9995  # decay of the running average of the weights that is kept (0: the last step's)
 
 
 DIGIT_CLASSES = [str(d) for d in range(10)]
@@ -114,6 +116,8 @@ def check_config(cfg, own_model=False):
             problems.append(f"--{name} is a share of the images, from 0 to 1, got {getattr(cfg, name)}")
     if cfg.thicken + cfg.thin > 1:
         problems.append(f"--thicken {cfg.thicken} and --thin {cfg.thin} add up to more than all the images")
+    if not 0 <= cfg.weight_average < 1:
+        problems.append(f"--weight-average is a decay from 0 (off) to below 1, got {cfg.weight_average}")
     if cfg.batch_size < 1:
         problems.append(f"--batch-size must be >= 1, got {cfg.batch_size}")
     if not (math.isfinite(cfg.lr) and cfg.lr > 0):
@@ -270,12 +274,28 @@ class _StopFlag:
             signal.signal(signal.SIGINT, self.old)
 
 
+@contextlib.contextmanager
+def _weights_in(model, arrays):
+    """Put `arrays` (a state dict, or None: leave the model as it is) into `model` for the block,
+    then give it back its own."""
+    if arrays is None:
+        yield
+        return
+    own = {k: v.copy() for k, v in model.state_dict().items()}
+    model.load_state_dict(arrays)
+    try:
+        yield
+    finally:
+        model.load_state_dict(own)
+
+
 def checkpoint_path(cfg):
     return Path(cfg.out).with_name(Path(cfg.out).stem + ".checkpoint.npz")
 
 
-def _save_checkpoint(path, model, opt, best, state):
+def _save_checkpoint(path, model, opt, average, best, state):
     arrays = {f"model/{k}": v for k, v in model.state_dict().items()}
+    arrays.update({f"average/{k}": v for k, v in (average.arrays if average else {}).items()})
     arrays.update({f"best/{k}": v for k, v in (best or {}).items()})
     arrays.update({f"opt/{k}": v for k, v in opt.state_dict().items()})
     if state.get("perm") is not None:
@@ -316,8 +336,8 @@ def _check_state(state, path, epochs, steps_per_epoch):
         raise bad("history must hold one row per finished epoch")
 
 
-def _load_checkpoint(path, model, opt, rng, fit_idx, epochs, steps_per_epoch):
-    """Restore model, optimiser and random generator from the checkpoint at `path`; returns
+def _load_checkpoint(path, model, opt, average, rng, fit_idx, epochs, steps_per_epoch):
+    """Restore model, optimiser, weight average and random generator from the checkpoint at `path`; returns
     (best weights or None, state). Everything is checked first: ModelFileError names the fault."""
     params = {k: (v.shape, f"parameter {k}") for k, v in model.named_parameters()}
     weights = {k: (v.shape, f"the model's {k}") for k, v in model.state_dict().items()}
@@ -325,11 +345,13 @@ def _load_checkpoint(path, model, opt, rng, fit_idx, epochs, steps_per_epoch):
         state = ar.json("__state__")
         _check_state(state, path, epochs, steps_per_epoch)
         known = {"__state__", "perm", "opt/t"}
-        stray = sorted(n for n in ar.entries if n not in known and not n.startswith(("model/", "best/", "opt/")))
+        prefixes = ("model/", "best/", "opt/") + (("average/",) if average else ())
+        stray = sorted(n for n in ar.entries if n not in known and not n.startswith(prefixes))
         if stray:
             raise ar.fault(stray[0], "not part of a tinycnn checkpoint")
         arrays = read_arrays(ar, weights, "model/", source=path)
         best = read_arrays(ar, weights, "best/", source=path) if any(n.startswith("best/") for n in ar.entries) else None
+        averaged = read_arrays(ar, weights, "average/", source=path) if average else None
         moments = {f"{k}/{m}": v for k, v in params.items() for m in ("m", "v")}
         has_moments = any(n.startswith("opt/") and n != "opt/t" for n in ar.entries)
         opt_arrays = read_arrays(ar, moments if has_moments else {}, "opt/", skip={"opt/t"}, source=path)
@@ -348,6 +370,8 @@ def _load_checkpoint(path, model, opt, rng, fit_idx, epochs, steps_per_epoch):
         raise ModelFileError(f"{path}: entry __state__: the random-number state is damaged ({e})") from None
     model.load_state_dict(arrays, source=str(path))
     opt.load_state_dict(opt_arrays)
+    if average:
+        average.arrays = {k: v.astype(np.float32) for k, v in averaged.items()}
     state["perm"] = perm
     return best, state
 
@@ -401,6 +425,7 @@ def _train(cfg, data, log, on_step, resume, model):
                          f"has {len(classes)} classes ({', '.join(classes[:2])}, ..., {classes[-1]}); "
                          "a ten-class model trains with non_digits=0")
     opt = Adam(model, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    average = WeightAverage(model, cfg.weight_average) if cfg.weight_average else None
     steps_per_epoch = math.ceil(len(fit_idx) / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.epochs
 
@@ -412,7 +437,7 @@ def _train(cfg, data, log, on_step, resume, model):
     if resume:
         if not ckpt.is_file():
             raise FileNotFoundError(f"--resume: no checkpoint at {ckpt}")
-        best, saved = _load_checkpoint(ckpt, model, opt, rng, fit_idx, cfg.epochs, steps_per_epoch)
+        best, saved = _load_checkpoint(ckpt, model, opt, average, rng, fit_idx, cfg.epochs, steps_per_epoch)
         changed = _same_options(dataclasses.asdict(cfg), saved["config"])
         if changed:
             raise ValueError(f"--resume: the options differ from the checkpoint's (now, then): {changed}")
@@ -426,7 +451,7 @@ def _train(cfg, data, log, on_step, resume, model):
         state["elapsed"] = state["elapsed"] + time.time() - clock[0]
         clock[0] = time.time()
         with _writing(f"the checkpoint {ckpt}", ckpt):
-            _save_checkpoint(ckpt, model, opt, best, state)
+            _save_checkpoint(ckpt, model, opt, average, best, state)
 
     clock = [time.time()]
     stopped = False
@@ -459,6 +484,8 @@ def _train(cfg, data, log, on_step, resume, model):
                 model.backward(dlogits, need_dx=False)
                 opt.step()
                 opt.zero_grad()
+                if average:
+                    average.update(step + 1)
                 p = state["partial"]
                 p[0] += loss * len(idx)
                 p[1] += int(np.sum(logits.argmax(1) == ytr[idx]))
@@ -479,16 +506,21 @@ def _train(cfg, data, log, on_step, resume, model):
                 break
 
             p = state["partial"]
-            if len(val_idx):
-                val_loss, val_acc, _ = evaluate(model, xtr[val_idx], ytr[val_idx])
-                score = val_loss
-            else:  # no validation set: judge by training accuracy
-                val_loss = val_acc = float("nan")
-                score = -p[1] / p[2]
-            improved = state["best_score"] is None or score < state["best_score"]
+            # The weights judged and kept are the running average's, when there is one; the last
+            # step's are judged too, to show what the average gains.
+            last_val_acc = evaluate(model, xtr[val_idx], ytr[val_idx])[1] if average and len(val_idx) else None
+            with _weights_in(model, average.arrays if average else None):
+                if len(val_idx):
+                    val_loss, val_acc, _ = evaluate(model, xtr[val_idx], ytr[val_idx])
+                    score = val_loss
+                else:  # no validation set: judge by training accuracy
+                    val_loss = val_acc = float("nan")
+                    score = -p[1] / p[2]
+                improved = state["best_score"] is None or score < state["best_score"]
+                if improved:
+                    best = {k: v.copy() for k, v in model.state_dict().items()}
             if improved:
                 state["best_score"], state["best_epoch"], state["bad_epochs"] = score, epoch + 1, 0
-                best = {k: v.copy() for k, v in model.state_dict().items()}
             else:
                 state["bad_epochs"] += 1
             if cfg.schedule == "plateau":
@@ -501,10 +533,13 @@ def _train(cfg, data, log, on_step, resume, model):
                         state["plateau_bad"] = 0
             row = dict(epoch=epoch + 1, train_loss=p[0] / p[2], train_acc=p[1] / p[2], val_loss=val_loss,
                        val_acc=val_acc, lr=opt.lr, seconds=time.time() - t0)
+            if last_val_acc is not None:
+                row["val_acc_last_step"] = last_val_acc
             state["history"].append(row)
             log(f"epoch {epoch + 1:3d}/{cfg.epochs}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f}  "
-                f"val loss {val_loss:.4f} acc {val_acc:.4f}  lr {opt.lr:.2e}  {row['seconds']:.1f}s"
-                + ("  *" if improved else ""))
+                f"val loss {val_loss:.4f} acc {val_acc:.4f}"
+                + (f" (last step's weights {last_val_acc:.4f})" if last_val_acc is not None else "")
+                + f"  lr {opt.lr:.2e}  {row['seconds']:.1f}s" + ("  *" if improved else ""))
             state["epoch"] += 1
             state["perm"] = None
             patience = effective_patience(cfg)
@@ -602,6 +637,9 @@ def main(argv=None):
     p.add_argument("--thin", type=float, default=d.thin, help="share of images with thinned strokes")
     p.add_argument("--calibration-digits", type=int, default=d.calibration_digits,
                    help="generated digits (and half as many non-digits) held out to fit temperature and thresholds")
+    p.add_argument("--weight-average", type=float, default=d.weight_average,
+                   help="keep a running average of the weights, spanning about 1/(1-this) steps, and judge and "
+                        "keep it instead of the last step's weights (0: off)")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint beside --out")
     args = vars(p.parse_args(argv))
     resume = args.pop("resume")
