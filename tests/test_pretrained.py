@@ -6,14 +6,13 @@ from pad.handwriting import cases, sample
 from tinycnn.train import evaluate
 
 
-def test_shipped_model_scores_at_least_99_5_on_mnist_test(mnist):
-    """Measured 99.55% (the goal is 99.6%, not met by this model: README, Accuracy). The floor
-    guards against a worse model shipping, not a target."""
+def test_shipped_model_scores_at_least_99_6_on_mnist_test(mnist):
+    """Measured 99.64%; the issue's floor is 99.6% (README, Accuracy)."""
     model = tc.pretrained()
     _, _, xte, yte = mnist
     _, _, probs = evaluate(model, xte, yte)
     acc = float(np.mean(probs[:, :10].argmax(1) == yte))  # over the ten digits, as training scores it
-    assert acc >= 0.995, f"shipped model: {acc:.4%} on the 10,000 test digits"
+    assert acc >= 0.996, f"shipped model: {acc:.4%} on the 10,000 test digits"
     assert model.meta["test_accuracy"] == acc
 
 
