@@ -203,15 +203,26 @@ def test_adam_rule():
 
 def test_weight_average_rule():
     model = _One(np.array([1.0, -2.0], np.float32))
-    average = tc.WeightAverage(model, decay=0.5)
+    average = tc.WeightAverage(model, decay=0.2)
     avg = np.array([1.0, -2.0])
+    decays = []
     for step, value in enumerate([[3.0, 0.0], [-1.0, 4.0], [2.0, 2.0], [0.5, -0.5]], 1):
         model.layers[0].params["b"][:] = value
         average.update(step)
-        d = min(0.5, (1 + step) / (10 + step))  # the first steps keep less of the start
+        d = min(0.2, (1 + step) / (10 + step))  # the first step keeps less of the start: 2/11 < 0.2
+        decays.append(d)
         avg = d * avg + (1 - d) * np.array(value)
-        np.testing.assert_allclose(average.weights()["0.b"], avg, rtol=1e-6)
-    assert average.weights()["0.b"] is not average.arrays["0.b"]
+        np.testing.assert_allclose(average.state_dict()["0.b"], avg, rtol=1e-6)
+    assert decays[0] < 0.2 and decays[1:] == [0.2] * 3  # both regimes were taken
+    assert average.state_dict()["0.b"] is not average.arrays["0.b"]
+
+    other = tc.WeightAverage(_One(np.zeros(2, np.float32)), decay=0.5)
+    other.load_state_dict(average.state_dict())
+    np.testing.assert_array_equal(other.state_dict()["0.b"], average.state_dict()["0.b"])
+    with pytest.raises(ValueError, match="averaged array 0.b has shape"):
+        other.load_state_dict({"0.W": np.zeros((1, 2)), "0.b": np.zeros(3)})
+    with pytest.raises(ValueError, match="missing: \\['0.W'\\]"):
+        other.load_state_dict({"0.b": np.zeros(2)})
     with pytest.raises(ValueError, match="decay must be between 0 and 1"):
         tc.WeightAverage(model, decay=1.0)
 

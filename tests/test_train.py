@@ -83,6 +83,24 @@ def test_the_kept_weights_are_the_running_average_of_every_step(tmp_path, small)
         assert not np.allclose(kept[k], after_step[-1][k], rtol=1e-3), k
 
 
+def test_the_average_leaves_training_as_it_was(tmp_path, small):
+    # Judging the average each epoch swaps it in and back: the run goes on with its own weights.
+    plain = train(cfg(tmp_path / "plain", weight_average=0), data=small, log=quiet)
+    averaged = train(cfg(tmp_path / "avg", weight_average=0.9), data=small, log=quiet)
+    assert len(plain["history"]) == len(averaged["history"]) == 2
+    for a, b in zip(plain["history"], averaged["history"]):
+        assert a["train_loss"] == b["train_loss"] and a["val_acc"] == b["val_acc_last_step"]
+        assert "val_acc_last_step" not in a
+
+
+def test_resume_with_the_average_turned_on_or_off_is_refused_by_name(tmp_path, small):
+    for before, now in [(0.9, 0), (0, 0.9)]:
+        part = cfg(tmp_path / str(before), epochs=2, weight_average=before)
+        train(part, data=small, log=quiet, on_step=lambda step: step == 3 and os.kill(os.getpid(), signal.SIGINT))
+        with pytest.raises(ValueError, match=f"options differ .*'weight_average': \\({now}, {before}\\)"):
+            train(cfg(tmp_path / str(before), epochs=2, weight_average=now), data=small, log=quiet, resume=True)
+
+
 def test_resume_with_other_options_is_refused(tmp_path, small):
     c = cfg(tmp_path, epochs=1)
     train(c, data=small, log=quiet)

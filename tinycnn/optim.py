@@ -90,8 +90,10 @@ class WeightAverage:
 
     After every optimiser step, update(step) moves each average a share (1 - d) toward the
     model's arrays (parameters and buffers alike, so batch-norm statistics match the weights),
-    with d = min(decay, (1 + step) / (10 + step)): the average spans about 1 / (1 - decay) steps,
-    and the smaller d of the first steps keeps it from clinging to the initial weights.
+    with d = min(decay, (1 + step) / (10 + step)). While the second term is the smaller, the
+    average covers roughly the last tenth of the steps so far (its mean age is about step / 10),
+    so it never clings to the initial weights; from step 9 / (1 - decay) - 10 on (17,990 for
+    decay 0.9995), d is `decay` and the average spans about 1 / (1 - decay) steps.
     """
 
     def __init__(self, model, decay):
@@ -107,6 +109,18 @@ class WeightAverage:
             avg = self.arrays[k]
             avg += share * (v - avg)
 
-    def weights(self):
-        """{name: array} copies of the averages, in the shape of model.state_dict()."""
+    def state_dict(self):
+        """{name: array} copies of the averages, with the names and shapes of model.state_dict()."""
         return {k: v.copy() for k, v in self.arrays.items()}
+
+    def load_state_dict(self, arrays, source="state dict"):
+        """Take the averages from `arrays` (as state_dict gives), refusing any missing, extra or
+        misshapen entry."""
+        own = self.arrays
+        if set(arrays) != set(own):
+            raise ValueError(f"{source}: the averaged arrays do not match the model (missing: "
+                             f"{sorted(set(own) - set(arrays)) or 'none'}; unexpected: {sorted(set(arrays) - set(own)) or 'none'})")
+        for k, v in arrays.items():
+            if np.shape(v) != own[k].shape:
+                raise ValueError(f"{source}: averaged array {k} has shape {np.shape(v)}, the model's has {own[k].shape}")
+        self.arrays = {k: np.array(v, dtype=np.float32) for k, v in arrays.items()}

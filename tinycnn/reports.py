@@ -24,10 +24,10 @@ def write_reports(out_dir, results, test_images, test_labels, probs):
     ep = [h["epoch"] for h in hist]
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
     a1.plot(ep, [h["train_loss"] for h in hist], "o-", label="train")
-    a1.plot(ep, [h["val_loss"] for h in hist], "o-", label="validation")
+    averaged = "val_acc_last_step" in hist[0]
+    a1.plot(ep, [h["val_loss"] for h in hist], "o-", label="validation (averaged weights)" if averaged else "validation")
     a1.set(xlabel="epoch", ylabel="cross-entropy", title="Loss", yscale="log")
     a2.plot(ep, [100 * h["train_acc"] for h in hist], "o-", label="train (augmented)")
-    averaged = "val_acc_last_step" in hist[0]
     a2.plot(ep, [100 * h["val_acc"] for h in hist], "o-",
             label="validation (averaged weights, kept)" if averaged else "validation")
     if averaged:

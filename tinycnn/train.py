@@ -62,7 +62,7 @@ class Config:
     thicken: float = 0.25      # share of training images whose strokes are made one pixel thicker,
     thin: float = 0.1          # and thinner (with augmentation only)
     calibration_digits: int = 3000  # generated digits (and half as many non-digits) held out to calibrate
-    weight_average: float = 0.9995  # decay of the running average of the weights that is kept (0: the last step's)
+    weight_average: float = 0.9995  # largest decay of the running average of the weights that is kept (0: off)
 
 
 DIGIT_CLASSES = [str(d) for d in range(10)]
@@ -295,7 +295,7 @@ def checkpoint_path(cfg):
 
 def _save_checkpoint(path, model, opt, average, best, state):
     arrays = {f"model/{k}": v for k, v in model.state_dict().items()}
-    arrays.update({f"average/{k}": v for k, v in (average.arrays if average else {}).items()})
+    arrays.update({f"average/{k}": v for k, v in (average.state_dict() if average else {}).items()})
     arrays.update({f"best/{k}": v for k, v in (best or {}).items()})
     arrays.update({f"opt/{k}": v for k, v in opt.state_dict().items()})
     if state.get("perm") is not None:
@@ -336,14 +336,21 @@ def _check_state(state, path, epochs, steps_per_epoch):
         raise bad("history must hold one row per finished epoch")
 
 
-def _load_checkpoint(path, model, opt, average, rng, fit_idx, epochs, steps_per_epoch):
+def _load_checkpoint(path, cfg, model, opt, average, rng, fit_idx, steps_per_epoch):
     """Restore model, optimiser, weight average and random generator from the checkpoint at `path`; returns
-    (best weights or None, state). Everything is checked first: ModelFileError names the fault."""
+    (best weights or None, state). Everything is checked first: ModelFileError names a damaged
+    file, ValueError options that differ from those the checkpoint was written with."""
     params = {k: (v.shape, f"parameter {k}") for k, v in model.named_parameters()}
     weights = {k: (v.shape, f"the model's {k}") for k, v in model.state_dict().items()}
     with Archive(path, "tinycnn checkpoint") as ar:
         state = ar.json("__state__")
-        _check_state(state, path, epochs, steps_per_epoch)
+        _check_state(state, path, cfg.epochs, steps_per_epoch)
+        # Before the arrays: other options (--weight-average above all) expect other entries.
+        changed = _same_options(dataclasses.asdict(cfg), state["config"])
+        if changed:
+            raise ValueError(f"--resume: the options differ from the checkpoint's (now, then): {changed}" + (
+                "; None: an option added since the checkpoint was written, so start again without --resume"
+                if any(then is None for _, then in changed.values()) else ""))
         known = {"__state__", "perm", "opt/t"}
         prefixes = ("model/", "best/", "opt/") + (("average/",) if average else ())
         stray = sorted(n for n in ar.entries if n not in known and not n.startswith(prefixes))
@@ -371,7 +378,7 @@ def _load_checkpoint(path, model, opt, average, rng, fit_idx, epochs, steps_per_
     model.load_state_dict(arrays, source=str(path))
     opt.load_state_dict(opt_arrays)
     if average:
-        average.arrays = {k: v.astype(np.float32) for k, v in averaged.items()}
+        average.load_state_dict(averaged, source=str(path))
     state["perm"] = perm
     return best, state
 
@@ -437,10 +444,7 @@ def _train(cfg, data, log, on_step, resume, model):
     if resume:
         if not ckpt.is_file():
             raise FileNotFoundError(f"--resume: no checkpoint at {ckpt}")
-        best, saved = _load_checkpoint(ckpt, model, opt, average, rng, fit_idx, cfg.epochs, steps_per_epoch)
-        changed = _same_options(dataclasses.asdict(cfg), saved["config"])
-        if changed:
-            raise ValueError(f"--resume: the options differ from the checkpoint's (now, then): {changed}")
+        best, saved = _load_checkpoint(ckpt, cfg, model, opt, average, rng, fit_idx, steps_per_epoch)
         saved["config"] = dataclasses.asdict(cfg)
         state.update(saved)
         log(f"resuming from {ckpt}: epoch {state['epoch'] + 1}, step {state['step_in_epoch']}")
@@ -506,21 +510,22 @@ def _train(cfg, data, log, on_step, resume, model):
                 break
 
             p = state["partial"]
-            # The weights judged and kept are the running average's, when there is one; the last
-            # step's are judged too, to show what the average gains.
-            last_val_acc = evaluate(model, xtr[val_idx], ytr[val_idx])[1] if average and len(val_idx) else None
-            with _weights_in(model, average.arrays if average else None):
-                if len(val_idx):
+            # The weights kept are the running average's, when there is one, judged on validation;
+            # the last step's are judged too, to show what the average gains.
+            last_val_acc = None
+            if len(val_idx):
+                if average:
+                    last_val_acc = evaluate(model, xtr[val_idx], ytr[val_idx])[1]
+                with _weights_in(model, average.state_dict() if average else None):
                     val_loss, val_acc, _ = evaluate(model, xtr[val_idx], ytr[val_idx])
-                    score = val_loss
-                else:  # no validation set: judge by training accuracy
-                    val_loss = val_acc = float("nan")
-                    score = -p[1] / p[2]
-                improved = state["best_score"] is None or score < state["best_score"]
-                if improved:
-                    best = {k: v.copy() for k, v in model.state_dict().items()}
+                score = val_loss
+            else:  # no validation set: judged by the last step's running training accuracy
+                val_loss = val_acc = float("nan")
+                score = -p[1] / p[2]
+            improved = state["best_score"] is None or score < state["best_score"]
             if improved:
                 state["best_score"], state["best_epoch"], state["bad_epochs"] = score, epoch + 1, 0
+                best = average.state_dict() if average else {k: v.copy() for k, v in model.state_dict().items()}
             else:
                 state["bad_epochs"] += 1
             if cfg.schedule == "plateau":
@@ -638,8 +643,9 @@ def main(argv=None):
     p.add_argument("--calibration-digits", type=int, default=d.calibration_digits,
                    help="generated digits (and half as many non-digits) held out to fit temperature and thresholds")
     p.add_argument("--weight-average", type=float, default=d.weight_average,
-                   help="keep a running average of the weights, spanning about 1/(1-this) steps, and judge and "
-                        "keep it instead of the last step's weights (0: off)")
+                   help="keep a running average of the weights, and judge and keep it instead of the last step's "
+                        "weights (0: off). It covers about the last tenth of the steps so far, until that is more "
+                        "than 1/(1-this) steps (tc.WeightAverage)")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint beside --out")
     args = vars(p.parse_args(argv))
     resume = args.pop("resume")
