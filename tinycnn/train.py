@@ -276,11 +276,7 @@ class _StopFlag:
 
 @contextlib.contextmanager
 def _weights_in(model, arrays):
-    """Put `arrays` (a state dict, or None: leave the model as it is) into `model` for the block,
-    then give it back its own."""
-    if arrays is None:
-        yield
-        return
+    """Put `arrays` (a state dict) into `model` for the block, then give it back its own."""
     own = {k: v.copy() for k, v in model.state_dict().items()}
     model.load_state_dict(arrays)
     try:
@@ -516,7 +512,7 @@ def _train(cfg, data, log, on_step, resume, model):
             if len(val_idx):
                 if average:
                     last_val_acc = evaluate(model, xtr[val_idx], ytr[val_idx])[1]
-                with _weights_in(model, average.state_dict() if average else None):
+                with _weights_in(model, average.state_dict()) if average else contextlib.nullcontext():
                     val_loss, val_acc, _ = evaluate(model, xtr[val_idx], ytr[val_idx])
                 score = val_loss
             else:  # no validation set: judged by the last step's running training accuracy
