@@ -10,7 +10,7 @@ import zlib
 
 import numpy as np
 
-from tinycnn.brush import stamp_segment
+from tinycnn.digits.brush import stamp_segment
 
 
 SNAPSHOT_EVERY = 4

@@ -35,7 +35,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # PyTorch's idle OpenMP thr
 import numpy as np  # noqa: E402
 
 import tinycnn as tc  # noqa: E402
-from tinycnn.architectures import seed_net  # noqa: E402
+from tinycnn.digits.architectures import seed_net  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -87,7 +87,7 @@ def tinycnn_epoch(model, batch, steps, runs):
 def layer_times(model, batch, steps=20):
     """Forward and backward milliseconds of each step of one training step, as the model runs
     them (a fused Conv2D [-> BatchNorm2D] -> ReLU -> MaxPool2D counts as one step)."""
-    from tinycnn import fusion
+    from tinycnn.speed import fusion
 
     x, y = fake_mnist(batch)
     opt = tc.Adam(model)
@@ -182,7 +182,7 @@ PEAK_RSS = "[int(l.split()[1]) / 1024 for l in open('/proc/self/status') if l.st
 INFERENCE_MEMORY_CODE = """
 import json, numpy as np
 import tinycnn as tc
-from tinycnn.architectures import seed_net
+from tinycnn.digits.architectures import seed_net
 m = seed_net().eval(); x = np.random.default_rng(0).random((1000, 1, 28, 28), dtype=np.float32)
 for n in (1, 64, 1000): m.predict_proba(x[:n])
 print(json.dumps(""" + PEAK_RSS + """))"""
@@ -267,7 +267,7 @@ class KernelTimer:
     of their caller's time, so nothing is counted twice."""
 
     def __init__(self):
-        from tinycnn.kernels import fast
+        from tinycnn.speed import kernels as fast
         self.module, self.saved = fast, {}
         self.time = {"blas": 0.0, "kernels": 0.0}
 

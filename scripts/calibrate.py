@@ -3,7 +3,7 @@
 Rebuilds the held-out set training calibrated on (the model's MNIST validation digits, found
 from the seed, split and limit in its meta, plus generated digits and non-digits from the
 "calibrate" seed stream), fits the temperature on one half and the thresholds on the other
-(see tinycnn.calibration), prints the ECE before and after, and writes the model back with
+(see tinycnn.digits.calibration), prints the ECE before and after, and writes the model back with
 meta["calibration"] updated (to --out, else in place; atomically).
 """
 import argparse
@@ -11,8 +11,8 @@ import os
 import sys
 
 import tinycnn as tc
-from tinycnn.calibration import calibrate, calibration_set
-from tinycnn.train import validation_split
+from tinycnn.digits.calibration import calibrate, calibration_set
+from tinycnn.digits.train import validation_split
 
 
 def main(argv=None):

@@ -2,7 +2,7 @@
 
     python scripts/handwriting_check.py [--per-style 40] [--model PATH] [--gallery out.png]
 
-Draws every style of pad.handwriting with the pad's brush, reads it as the pad does
+Draws every style of checks.handwriting with the pad's brush, reads it as the pad does
 (tc.preprocess_digit, then the model) and, for comparison, as many digit apps do (the canvas
 shrunk straight to 28x28). Prints the accuracy per digit and style, and overall.
 """
@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 import tinycnn as tc
-from pad.handwriting import STYLES, cases, sample
+from checks.handwriting import STYLES, cases, sample
 
 
 def shrink(canvas):

@@ -3,7 +3,7 @@
     python scripts/number_check.py [--per-case 50] [--source drawn|mnist|both] [--seed 2026]
                                    [--model PATH] [--gallery out.png]
 
-Composes numbers of 2 to 6 digits (pad.numberwriting) in each hard case, from digits drawn with
+Composes numbers of 2 to 6 digits (checks.numberwriting) in each hard case, from digits drawn with
 the pad's brush ("drawn") and from MNIST's test set, real pen-written digits the model never
 trained on ("mnist"), reads them with tc.read_number and prints, per source and case, the share
 of numbers read exactly and of digits read right (digit i of the truth against digit i of the
@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 import tinycnn as tc
-from pad.numberwriting import CASES, compose, mnist_glyphs, random_number
+from checks.numberwriting import CASES, compose, mnist_glyphs, random_number
 
 
 def digits_right(truth, text):

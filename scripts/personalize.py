@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 import tinycnn as tc
-from tinycnn.reading import drawing_input
-from tinycnn.personalize import DEFAULTS
+from tinycnn.digits.reading import drawing_input
+from tinycnn.digits.personalize import DEFAULTS
 
 PICTURES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 

@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 import tinycnn as tc
-from pad.writers import drawings, make_writer
+from checks.writers import drawings, make_writer
 
 
 def option(text):

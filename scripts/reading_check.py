@@ -4,9 +4,9 @@
 
 Four sets, none used in training or in choosing the thresholds, each read as the pad reads
 (tc.preprocess_digit, the model, its temperature and thresholds):
-  templates  pad/handwriting.py's 23 hand-written styles (never a training source), drawn with
+  templates  scripts/checks/handwriting.py's 23 hand-written styles (never a training source), drawn with
              the pad's brush and read from their strokes, as the pad does;
-  generated  tinycnn.strokes digits from the "check" seed stream (training uses "train");
+  generated  tinycnn.digits.strokes digits from the "check" seed stream (training uses "train");
   non-digits generated letters, shapes and scribbles ("check" stream) and a few drawn by hand;
   photos     generated digits as dark ink on paper photographed with Pillow: paper texture,
              a light ramp, blur and JPEG, read with tc.read_digit_image;
@@ -25,9 +25,9 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 import tinycnn as tc
-from tinycnn.calibration import digit_ece, logits_of, split_probs
-from tinycnn.reading import calibration, decide, drawing_input
-from tinycnn.strokes import digit_strokes, make_digits, make_non_digits, rng_for
+from tinycnn.digits.calibration import digit_ece, logits_of, split_probs
+from tinycnn.digits.reading import calibration, decide, drawing_input
+from tinycnn.digits.strokes import digit_strokes, make_digits, make_non_digits, rng_for
 
 HAND_MADE = {  # non-digits drawn on a 280 px canvas, as strokes of (x, y) points
     "plus": [[(140, 40), (140, 240)], [(40, 140), (240, 140)]],
@@ -58,8 +58,8 @@ def hand_made():
 
 
 def templates(per_style, seed):
-    """pad/handwriting.py's styles, read from their strokes: (inputs (N, 28, 28), labels)."""
-    from pad.handwriting import cases, sample
+    """scripts/checks/handwriting.py's styles, read from their strokes: (inputs (N, 28, 28), labels)."""
+    from checks.handwriting import cases, sample
 
     rng = np.random.default_rng([9, seed])
     xs, ys = [], []
@@ -74,7 +74,7 @@ def templates(per_style, seed):
 
 def photo(strokes, rng, size=160):
     """A photo of a digit written in dark ink on paper: a uint8 grayscale JPEG-compressed image."""
-    from tinycnn.brush import render_strokes
+    from tinycnn.digits.brush import render_strokes
 
     pts = np.concatenate(strokes)
     lo, hi = pts.min(0), pts.max(0)
@@ -170,7 +170,7 @@ def main(argv=None):
     print(f"model {args.model or 'shipped'}: {outputs} outputs, temperature "
           f"{c['temperature']:.3f}, unsure below {c['unsure']:.2f}, not a digit from {c['not_a_digit']:.2f}")
     t = time.time()
-    report("templates (pad/handwriting.py, held out)", model, *templates(args.per_style, args.seed))
+    report("templates (scripts/checks/handwriting.py, held out)", model, *templates(args.per_style, args.seed))
     rng = rng_for("check", args.seed)
     report("generated (check seeds)", model, *make_digits(args.n, rng))
     nx, ny, names = make_non_digits(args.n, rng)

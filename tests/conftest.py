@@ -15,11 +15,11 @@ def threads(request, monkeypatch):
     """Run a test with tinycnn's work in the calling thread, then split across 2 threads into
     pieces as small as one item, so that even a hypothesis-sized array takes the parallel path."""
     import tinycnn as tc
-    from tinycnn import backend
+    from tinycnn.speed import threads as pool
 
     if request.param > 1:
-        monkeypatch.setattr(backend, "MIN_PARALLEL_ITEMS", 1)
-        monkeypatch.setattr(backend, "MIN_PARALLEL_FLOPS", 1)
+        monkeypatch.setattr(pool, "MIN_PARALLEL_ITEMS", 1)
+        monkeypatch.setattr(pool, "MIN_PARALLEL_FLOPS", 1)
     tc.set_threads(request.param)
     yield request.param
     tc.set_threads(None)
@@ -28,7 +28,7 @@ def threads(request, monkeypatch):
 def small_config(tmp_path, **kw):
     """A short seed-net training into tmp_path, on the data it is given only (generated drawings
     are made only where a test asks for them: they are tested in test_train.py)."""
-    from tinycnn.train import Config
+    from tinycnn.digits.train import Config
 
     base = dict(arch="seed", epochs=2, batch_size=64, out=str(tmp_path / "m.npz"),
                 synthetic=0, non_digits=0, calibration_digits=100)

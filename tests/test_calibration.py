@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from tinycnn.calibration import choose_thresholds, ece, fit_temperature, nll, split_probs
+from tinycnn.digits.calibration import choose_thresholds, ece, fit_temperature, nll, split_probs
 
 
 def sample_labels(logits, rng):

@@ -13,7 +13,7 @@ import pytest
 
 import tinycnn as tc
 from conftest import small_config
-from tinycnn.train import OutputError, _output_lock, checkpoint_path, main, train
+from tinycnn.digits.train import OutputError, _output_lock, checkpoint_path, main, train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -66,7 +66,7 @@ def test_two_trainings_cannot_write_the_same_folder(tmp_path, data):
 
 def test_a_killed_run_leaves_no_stuck_lock_and_its_temp_files_are_removed(tmp_path, data):
     # A process that takes the lock and is killed with SIGKILL, mid-write.
-    code = ("import os, sys, time; sys.path.insert(0, %r); from tinycnn.train import _output_lock\n"
+    code = ("import os, sys, time; sys.path.insert(0, %r); from tinycnn.digits.train import _output_lock\n"
             "with _output_lock(%r):\n    print('locked', flush=True); time.sleep(60)") % (REPO, str(tmp_path))
     p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:

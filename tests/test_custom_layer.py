@@ -168,7 +168,7 @@ def test_config_needs_the_constructor_arguments(tmp_path):
 
 
 def test_train_takes_a_model_you_built(tmp_path):
-    from tinycnn.train import Config, train
+    from tinycnn.digits.train import Config, train
 
     rng = np.random.default_rng(0)
     xtr, ytr = rng.integers(0, 256, (300, 28, 28), dtype=np.uint8), rng.integers(0, 10, 300)

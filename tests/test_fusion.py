@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 import tinycnn as tc
-from tinycnn.kernels import fast, reference
+from tinycnn import kernels as reference
+from tinycnn.speed import kernels as fast
 
 
 @pytest.mark.usefixtures("threads")

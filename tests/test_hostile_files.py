@@ -437,7 +437,7 @@ def test_a_huge_photo_is_reduced_while_decoding(tmp_path):
 
 def test_too_large_to_decode_and_not_a_file(tmp_path, monkeypatch):
     Image.new("RGB", (300, 300), "white").save(tmp_path / "wide.png")
-    monkeypatch.setattr(tc.images, "MAX_DECODED_BYTES", 100_000)
+    monkeypatch.setattr(tc.digits.images, "MAX_DECODED_BYTES", 100_000)
     with pytest.raises(tc.DigitImageError, match="too large to read: 300x300 RGB"):
         tc.read_digit_image(tmp_path / "wide.png")
     os.mkfifo(tmp_path / "pipe.png")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import tinycnn as tc
-from tinycnn.architectures import resnet_net, seed_net
+from tinycnn.digits.architectures import resnet_net, seed_net
 
 BACKENDS = ["numpy", "numba"]
 

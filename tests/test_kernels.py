@@ -5,7 +5,9 @@ import pytest
 from hypothesis import given, strategies as st
 
 import tinycnn as tc
-from tinycnn.kernels import fast, reference
+from tinycnn import kernels as reference
+from tinycnn.speed import kernels as fast
+from tinycnn.digits import ink, ink_fast
 
 pytestmark = pytest.mark.usefixtures("threads")
 
@@ -78,14 +80,14 @@ def test_warp(n, h, w, seed):
     img = rng.random((n, h, w), dtype=np.float32)
     sy = rng.uniform(-2, h + 1, (n, h, w)).astype(np.float32)
     sx = rng.uniform(-2, w + 1, (n, h, w)).astype(np.float32)
-    np.testing.assert_allclose(fast.warp(img, sy, sx), reference.warp(img, sy, sx), atol=1e-5)
+    np.testing.assert_allclose(ink_fast.warp(img, sy, sx), ink.warp(img, sy, sx), atol=1e-5)
 
 
 def test_warp_identity_and_shift():
     img = np.arange(2 * 5 * 6, dtype=np.float32).reshape(2, 5, 6)
     gy, gx = np.mgrid[0:5, 0:6].astype(np.float32)
     gy, gx = np.broadcast_to(gy, img.shape), np.broadcast_to(gx, img.shape)
-    for k in (reference, fast):
+    for k in (ink, ink_fast):
         np.testing.assert_allclose(k.warp(img, gy, gx), img)
         shifted = k.warp(img, gy, gx - 1)  # read one pixel to the left
         np.testing.assert_allclose(shifted[:, :, 1:], img[:, :, :-1])
@@ -122,7 +124,7 @@ def test_pieces_cover_every_item_once():
 
     for n in (1, 2, 7, 1000):
         seen[:] = 0
-        tc.backend.run_pieces(mark, tc.backend.split(n, n))
+        tc.speed.threads.run_pieces(mark, tc.speed.threads.split(n, n))
         assert (seen[:n] == 1).all() and not seen[n:].any()
 
 
@@ -131,7 +133,7 @@ def test_errors_in_a_piece_reach_the_caller():
         raise ValueError(f"piece {lo}")
 
     with pytest.raises(ValueError, match="piece"):
-        tc.backend.run_pieces(fail, tc.backend.split(100, 100))
+        tc.speed.threads.run_pieces(fail, tc.speed.threads.split(100, 100))
 
 
 def test_blas_setting_is_restored():

@@ -4,9 +4,9 @@ import pytest
 
 import tinycnn as tc
 from pad.canvas import Canvas
-from pad.handwriting import sample
-from pad.numberwriting import PIECES, _crop, compose
-from tinycnn.numbers import label_pieces
+from checks.handwriting import sample
+from checks.numberwriting import PIECES, _crop, compose
+from tinycnn.digits.numbers import label_pieces
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +19,7 @@ def glyph(strokes_or_style):
     def g(d, rng):
         style = strokes_or_style.get(d, "plain" if d == 7 else None)
         if style is None:
-            from pad.handwriting import STYLES
+            from checks.handwriting import STYLES
             style = next(iter(STYLES[d]))
         return _crop(sample(d, style, np.random.default_rng(d)).array)
     return g
@@ -141,7 +141,7 @@ def test_a_20000_pixel_wide_image_is_read_in_bounded_time(model):
 
     scaled = np.asarray(Image.fromarray((img * 255).astype(np.uint8)).resize((20000 * w // (w + 40), h * 25)))
     big[:, :scaled.shape[1]] = scaled
-    from tinycnn.numbers import WORK_PIXELS, _working_image
+    from tinycnn.digits.numbers import WORK_PIXELS, _working_image
 
     assert _working_image(big)[0].size <= WORK_PIXELS  # the work is bounded, whatever the width
     assert read(big, model).text == "1987"
@@ -151,6 +151,6 @@ def test_noise_is_capped(model):
     rng = np.random.default_rng(0)
     noise = (rng.random((400, 4000)) < 0.02).astype(np.float32)  # tens of thousands of specks
     r = read(noise, model)
-    from tinycnn.numbers import MAX_DIGITS
+    from tinycnn.digits.numbers import MAX_DIGITS
 
     assert r.verdict in ("too small", "not a number", "unsure") and len(r.digits) <= MAX_DIGITS

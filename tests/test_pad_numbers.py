@@ -101,7 +101,7 @@ def test_resize_in_number_mode_keeps_the_canvas_shape(app):
 
 
 def test_predict_prints_the_number_in_a_photo(tmp_path):
-    from pad.numberwriting import compose
+    from checks.numberwriting import compose
 
     img, _ = compose("2026", np.random.default_rng(5), "plain")
     photo = (255 - img * 200).astype(np.uint8)  # dark ink on light paper

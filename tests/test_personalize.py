@@ -106,7 +106,7 @@ def test_bad_options_are_named():
 
 def test_mnist_is_kept_and_the_writer_is_learned(mnist):
     """The real shipped model and a real personalize call (defaults) on 30 drawings of one writer."""
-    from pad.writers import drawings, make_writer
+    from checks.writers import drawings, make_writer
 
     xtr, ytr, xte, yte = mnist
     rng = np.random.default_rng(1)
@@ -144,7 +144,7 @@ def test_script_answers_mistakes_with_one_line(tmp_path):
 def test_script_learns_from_a_folder_of_pictures(tmp_path):
     from PIL import Image
 
-    from pad.writers import draw_styled, make_writer
+    from checks.writers import draw_styled, make_writer
 
     rng = np.random.default_rng(2)
     writer = make_writer(rng)

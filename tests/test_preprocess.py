@@ -37,7 +37,7 @@ def test_output_is_mnist_like_wherever_and_however_big_the_digit(scale, dx, dy, 
     assert 18 <= side <= 22
     # stroke width (2 * area / perimeter) inside MNIST's own range, whatever the brush:
     # measured on MNIST test, 1st percentile 2.0, median 2.1, 99th percentile 3.6
-    assert 1.6 <= tc.preprocess.stroke_width(out) <= 4.0
+    assert 1.6 <= tc.digits.preprocess.stroke_width(out) <= 4.0
 
 
 def test_size_and_position_do_not_matter():

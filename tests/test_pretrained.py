@@ -2,8 +2,8 @@
 import numpy as np
 
 import tinycnn as tc
-from pad.handwriting import cases, sample
-from tinycnn.train import evaluate
+from checks.handwriting import cases, sample
+from tinycnn.digits.train import evaluate
 
 
 def test_shipped_model_scores_at_least_99_6_on_mnist_test(mnist):
@@ -35,8 +35,8 @@ def test_shipped_model_reads_drawn_digits_of_every_style():
 def test_shipped_model_refuses_what_is_not_a_digit():
     """Letters, shapes and scribbles from a seed stream training never drew from: measured 0.5%
     named as a digit (the model shipped before named 90.4%)."""
-    from tinycnn.reading import calibration, decide, digit_probs
-    from tinycnn.strokes import make_non_digits, rng_for
+    from tinycnn.digits.reading import calibration, decide, digit_probs
+    from tinycnn.digits.strokes import make_non_digits, rng_for
 
     model = tc.pretrained()
     images, _, _ = make_non_digits(200, rng_for("check", 7))  # already preprocessed, as read_digit would

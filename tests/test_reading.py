@@ -4,7 +4,7 @@ import pytest
 
 import tinycnn as tc
 from pad.canvas import Canvas
-from pad.handwriting import STYLES, sample
+from checks.handwriting import STYLES, sample
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_an_ambiguous_drawing_is_unsure(model):
     unsure = [r for r in candidates if r.verdict == "unsure"]
     assert unsure, "no blend of a 1 and a 7 was read as unsure"
     r = unsure[0]
-    assert r.digit is None and r.probs.max() < tc.reading.calibration(model)["unsure"] and str(r).startswith("not sure")
+    assert r.digit is None and r.probs.max() < tc.digits.reading.calibration(model)["unsure"] and str(r).startswith("not sure")
 
 
 def test_eleven_class_models_have_a_not_a_digit_verdict():
@@ -64,7 +64,7 @@ def test_eleven_class_models_have_a_not_a_digit_verdict():
 
 def small_thick_three(corner=20, size=60, radius=18):
     """A 3 about `size` px tall in the corner of the pad's 560 canvas, drawn with its default brush."""
-    from pad.handwriting import _resample
+    from checks.handwriting import _resample
 
     c = Canvas(560)
     for s in STYLES[3]["round"]:
@@ -82,18 +82,18 @@ def test_a_small_three_with_a_thick_brush_is_read_from_its_strokes(model):
     r = tc.read_digit(c.array, model, pen=36, strokes=strokes)
     assert r.verdict == "digit" and r.digit == 3
     # what it read: strokes at MNIST's width, not the blob of pixels (the loops stay open)
-    from tinycnn.preprocess import stroke_width
+    from tinycnn.digits.preprocess import stroke_width
 
     assert stroke_width(r.input) < stroke_width(tc.preprocess_digit(c.array))
-    assert r.box == tc.preprocess.ink_box(c.array)
+    assert r.box == tc.digits.preprocess.ink_box(c.array)
 
 
 def test_strokes_at_mnist_width_whatever_the_brush():
-    from tinycnn.preprocess import STROKE, stroke_width
+    from tinycnn.digits.preprocess import STROKE, stroke_width
 
     line = [np.array([[0, 0], [40, 90], [90, 20]], np.float32)]
     for scale in (0.3, 1, 5):  # the same drawing small or large gives the same re-rendering width
-        w = stroke_width(tc.brush.mnist_strokes([s * scale for s in line]))
+        w = stroke_width(tc.digits.brush.mnist_strokes([s * scale for s in line]))
         assert abs(w - STROKE) < 1.5
 
 

@@ -5,9 +5,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinycnn as tc
-from tinycnn import strokes as S
-from tinycnn.brush import render_strokes, stamp_segment
-from tinycnn.kernels import fast, reference
+from tinycnn.digits import strokes as S
+from tinycnn.digits.brush import render_strokes, stamp_segment
+from tinycnn.digits import ink as reference
+from tinycnn.digits import ink_fast as fast
 
 
 @given(st.lists(st.tuples(*[st.floats(-5, 45)] * 4), min_size=1, max_size=6), st.floats(0.3, 6))
@@ -38,7 +39,7 @@ def test_a_growing_drawing_renders_as_if_drawn_at_once(backend):
             img = render_strokes(strokes, (40, 40), 2.5)
             seg = np.concatenate([np.concatenate([s[:-1], s[1:]], 1) if len(s) > 1 else np.concatenate([s, s], 1)
                                   for s in strokes])
-            np.testing.assert_array_equal(img, tc.backend.kernels().ink_segments((40, 40), seg, 2.5))
+            np.testing.assert_array_equal(img, tc.backend.kernels("tinycnn.digits.ink").ink_segments((40, 40), seg, 2.5))
             img[:] = 7  # the caller's copy: drawing on it changes nothing kept
         again = render_strokes(strokes, (40, 40), 2.5)
         assert again.max() == 1 and np.array_equal(again, render_strokes([bar, spiral], (40, 40), 2.5))

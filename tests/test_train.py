@@ -10,7 +10,7 @@ import pytest
 
 import tinycnn as tc
 from conftest import small_config
-from tinycnn.train import TrainingDiverged, train
+from tinycnn.digits.train import TrainingDiverged, train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -67,7 +67,7 @@ def test_interrupt_and_resume_gives_the_same_weights(tmp_path, small, stop_at):
 def test_the_kept_weights_are_the_running_average_of_every_step(tmp_path, small):
     # One epoch, so the weights kept are the average at its end: written out here in float64
     # from the weights after every step, it must be what the model file holds.
-    model = tc.architectures.ARCHITECTURES["seed"]()
+    model = tc.digits.architectures.ARCHITECTURES["seed"]()
     start = {k: v.astype(np.float64) for k, v in model.state_dict().items()}
     after_step = []
     train(cfg(tmp_path, epochs=1, weight_average=0.9), data=small, log=quiet, model=model,
@@ -168,7 +168,7 @@ def test_train_mix_of_mnist_generated_digits_and_non_digits(tmp_path, small):
     assert r["calibration"] == cal and 0 <= r["test_accuracy"] <= 1
     assert np.array(r["confusion"]).shape == (10, 10)  # ten digits, whatever the model's outputs
     reading = tc.read_digit(small[2][0], m)
-    assert reading.probs.shape == (10,) and reading.verdict in tc.reading.VERDICTS
+    assert reading.probs.shape == (10,) and reading.verdict in tc.digits.reading.VERDICTS
     again = train(cfg(tmp_path / "again", epochs=1, synthetic=200, non_digits=100, calibration_digits=100),
                   data=small, log=quiet)
     assert again["test_loss"] == r["test_loss"]  # the generated part repeats with the seed
@@ -176,7 +176,7 @@ def test_train_mix_of_mnist_generated_digits_and_non_digits(tmp_path, small):
 
 _STEP_FAULTS = """if True:
     import resource, sys, numpy as np, tinycnn as tc
-    from tinycnn.architectures import resnet_net
+    from tinycnn.digits.architectures import resnet_net
     if sys.argv[1] == "keep":
         assert tc.keep_freed_memory()
     model = resnet_net(11)
@@ -206,7 +206,7 @@ def test_a_training_process_reuses_freed_memory():
 
 def test_only_the_training_command_keeps_freed_memory(monkeypatch):
     # A setting for the whole process: the command makes it, main() called from Python does not.
-    import tinycnn.train as t
+    import tinycnn.digits.train as t
 
     calls = []
     monkeypatch.setattr(t, "keep_freed_memory", lambda: calls.append("keep"))

@@ -6,7 +6,9 @@
     loss, dlogits = tc.softmax_cross_entropy(model.forward(x), labels)
     model.backward(dlogits); opt.step(); opt.zero_grad()
 """
-from .backend import get_backend, get_threads, keep_freed_memory, set_backend, set_threads
+from .backend import get_backend, set_backend
+from .speed.memory import keep_freed_memory
+from .speed.threads import get_threads, set_threads
 from .data import fetch, load_mnist, read_idx, write_idx
 from .gradcheck import gradcheck, numerical_grad, rel_error
 from .introspect import feature_maps, saliency, trace
@@ -14,20 +16,19 @@ from .layers import (BatchNorm1D, BatchNorm2D, Conv2D, Dense, Dropout, Flatten, 
                      ReLU, Residual, ShapeError, register_layer)
 from .losses import softmax, softmax_cross_entropy
 from .model import ModelFileError, Sequential, load
-from .modelfile import check_digit_reader
 from .optim import SGD, Adam, WeightAverage
-from .images import DigitImageError, read_digit_image
-from .preprocess import is_blank, preprocess_digit
-from .pretrained import pretrained, pretrained_path
+from .digits.images import DigitImageError, read_digit_image
+from .digits.preprocess import is_blank, preprocess_digit
+from .digits.pretrained import check_digit_reader, pretrained, pretrained_path
 from .random import seed
-from .reading import Reading, predict_digits, read_digit
-from .brush import render_strokes, stamp_segment
-from .calibration import calibrate, ece, fit_temperature
-from .numbers import NumberReading, looks_like_a_number, read_number
-from .personalize import PersonalizeError, personalize
-from .profile import Profile, ProfileError, default_profile_dir
-from .strokes import make_digits, make_non_digits
-from .architectures import ARCHITECTURES
+from .digits.reading import Reading, predict_digits, read_digit
+from .digits.brush import render_strokes, stamp_segment
+from .digits.calibration import calibrate, ece, fit_temperature
+from .digits.numbers import NumberReading, looks_like_a_number, read_number
+from .digits.personalize import PersonalizeError, personalize
+from .digits.profile import Profile, ProfileError, default_profile_dir
+from .digits.strokes import make_digits, make_non_digits
+from .digits.architectures import ARCHITECTURES
 
 __all__ = [
     "Sequential", "Layer", "Conv2D", "MaxPool2D", "Dense", "ReLU", "Flatten", "Dropout",

@@ -1,38 +1,26 @@
-"""The one backend switch (NumPy reference or Numba kernels), and the one thread policy.
+"""The one backend switch: the NumPy reference kernels or their Numba twins.
 
-Backend: `set_backend("numpy")` runs every kernel as plain, single-threaded NumPy to read;
-"numba" (the default) runs the fast twins in tinycnn/kernels/fast.py.
-
-Threads (Numba backend only). tinycnn runs its own work, the matrix products included, on one
-pool of `get_threads()` Python threads (default: every core this process may use; change it
-with `set_threads(n)` or the TINYCNN_THREADS environment variable), and holds the BLAS library
-at one thread during each of its own matrix products, restoring the user's setting straight
-after. Why, measured on 2 cores (README, Performance):
-  - OpenBLAS's worker threads keep spinning for about 0.1 s after every multi-threaded call
-    (110 ms of CPU time burnt per idle 300 ms). During a training step they never sleep, so
-    they take a core from everything else: from a second thread pool in the same process
-    (Numba `parallel=True` beside BLAS made a step 1.8x slower) and from other programs.
-  - OpenBLAS splits a product into equal static parts, so one busy core stalls the whole call.
-One pool that runs matrix-product slices and kernel slices in turn has neither problem: its
-idle threads sleep, and work is cut into more pieces than threads, taken first come first
-served, so a core that another program is using simply takes fewer pieces.
-Work too small to pay for waking a thread runs in the calling thread.
+`set_backend("numpy")` runs every kernel as plain, single-threaded NumPy, to read
+(tinycnn/kernels.py, and tinycnn/digits/ink.py for the digit application's own kernels);
+"numba" (the default) runs their fast twins (tinycnn/speed/kernels.py, tinycnn/digits/ink_fast.py)
+on tinycnn's thread pool (tinycnn/speed/threads.py).
 """
 import importlib
-import os
-import threading
 
-BACKENDS = {"numpy": "tinycnn.kernels.reference", "numba": "tinycnn.kernels.fast"}
+# reference module -> its Numba twin: the same functions, signatures and results
+TWINS = {"tinycnn.kernels": "tinycnn.speed.kernels", "tinycnn.digits.ink": "tinycnn.digits.ink_fast"}
+BACKENDS = ("numpy", "numba")
 _name = "numba"
-_module = None
+_modules = {}
 
 
 def set_backend(name):
     """Use "numpy" (the readable reference) or "numba" (the fast twins, the default) for every kernel."""
-    global _name, _module
+    global _name
     if name not in BACKENDS:
         raise ValueError(f"unknown backend {name!r}; choose one of {sorted(BACKENDS)}")
-    _name, _module = name, None
+    _name = name
+    _modules.clear()
 
 
 def get_backend():
@@ -40,186 +28,12 @@ def get_backend():
     return _name
 
 
-def kernels():
-    """The active kernel module. Numba is imported only here, on first use, so `import tinycnn` stays fast."""
-    global _module
-    if _module is None:
-        _module = importlib.import_module(BACKENDS[_name])
-    return _module
+def kernels(reference="tinycnn.kernels"):
+    """The active twin of the kernel module `reference` (by default the layers' kernels).
 
-
-# ---- threads ---------------------------------------------------------------------------------
-
-def _usable_cores():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-def _threads_from_env():
-    raw = os.environ.get("TINYCNN_THREADS", "")
-    if not raw:
-        return _usable_cores()
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"TINYCNN_THREADS must be a whole number >= 1, got {raw!r}")
-    return int(raw)
-
-
-_threads = None
-_pool = None
-_pool_lock = threading.Lock()
-
-# Below these sizes a job runs in the calling thread: handing a piece to a sleeping thread
-# costs some tens of microseconds (measured: see scripts/bench.py --scaling).
-MIN_PARALLEL_FLOPS = 4e6     # matrix products
-MIN_PARALLEL_ITEMS = 1 << 16  # elements touched by a kernel
-PIECES_PER_THREAD = 4         # more pieces than threads: a busy core takes fewer of them
-
-
-def set_threads(n=None):
-    """How many threads tinycnn's own work uses: a whole number >= 1, or None for every usable core."""
-    global _threads, _pool
-    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
-        raise ValueError(f"threads must be a whole number >= 1 or None, got {n!r}")
-    with _pool_lock:
-        _threads = n if n is not None else _usable_cores()
-        if _pool is not None:
-            _pool.shutdown(wait=True)
-            _pool = None
-
-
-def get_threads():
-    """The number of threads tinycnn's own work uses (see set_threads)."""
-    global _threads
-    if _threads is None:
-        _threads = _threads_from_env()
-    return _threads
-
-
-def _get_pool():
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            from concurrent.futures import ThreadPoolExecutor
-            _pool = ThreadPoolExecutor(get_threads() - 1, thread_name_prefix="tinycnn")
-        return _pool
-
-
-def split(n, work, min_work=None):
-    """Boundaries [0, b1, ..., n] cutting n items (`work` in all: elements, or flops) into pieces
-    of at least `min_work` for the pool, or [0, n] (one piece, run in the caller) when there is
-    one thread or the job is too small to pay for waking another."""
-    t = get_threads()
-    min_work = MIN_PARALLEL_ITEMS if min_work is None else min_work
-    if t == 1 or n < 2 or work < 2 * min_work:
-        return [0, n]
-    pieces = min(n, t * PIECES_PER_THREAD, int(work // min_work))
-    return [n * i // pieces for i in range(pieces + 1)]
-
-
-def run_pieces(fn, bounds):
-    """Call fn(lo, hi) for each piece [bounds[i], bounds[i+1]); the caller and up to
-    get_threads() - 1 pool threads take pieces in turn until none is left.
-
-    fn must release the GIL for the pieces to overlap (Numba `nogil` kernels, NumPy's matmul)
-    and pieces must write disjoint outputs. The first error raised by a piece is re-raised."""
-    if len(bounds) == 2:
-        fn(bounds[0], bounds[1])
-        return
-    pending = iter(range(len(bounds) - 1))
-    lock = threading.Lock()
-
-    def worker():
-        while True:
-            with lock:
-                i = next(pending, None)
-            if i is None:
-                return
-            fn(bounds[i], bounds[i + 1])
-
-    pool = _get_pool()
-    helpers = [pool.submit(worker) for _ in range(min(get_threads(), len(bounds) - 1) - 1)]
-    try:
-        worker()
-    finally:
-        for h in helpers:
-            h.result()
-
-
-class _BlasThreads:
-    """`with blas_single():` holds the BLAS library at one thread for one of tinycnn's products,
-    then puts the user's setting back. Found with threadpoolctl; OpenBLAS's own setters are
-    called directly (microseconds). Assumes a process-wide setting, as OpenBLAS with pthreads
-    (NumPy's wheels) and MKL have."""
-
-    def __init__(self):
-        import ctypes
-
-        from threadpoolctl import ThreadpoolController
-
-        self.calls = []  # (get, set) pairs, one per BLAS library loaded
-        for lib in ThreadpoolController().select(user_api="blas").lib_controllers:
-            found = None
-            if lib.internal_api == "openblas":
-                dll = ctypes.CDLL(lib.filepath)
-                for pre in ("", "scipy_"):
-                    for suf in ("", "64_", "_64"):
-                        get = getattr(dll, f"{pre}openblas_get_num_threads{suf}", None)
-                        if get is not None:
-                            found = (get, getattr(dll, f"{pre}openblas_set_num_threads{suf}"))
-                            break
-                    if found:
-                        break
-            self.calls.append(found or (lib.get_num_threads, lib.set_num_threads))
-        self.depth, self.saved, self.lock = 0, None, threading.Lock()
-
-    def __enter__(self):
-        # Counted, so that nested or concurrent products (pool threads, a user's own threads)
-        # save the user's setting once and put it back once, when the last one ends.
-        with self.lock:
-            if self.depth == 0:
-                self.saved = [get() for get, _ in self.calls]
-                for (_, set_), was in zip(self.calls, self.saved):
-                    if was != 1:
-                        set_(1)
-            self.depth += 1
-
-    def __exit__(self, *exc):
-        with self.lock:
-            self.depth -= 1
-            if self.depth == 0:
-                for (_, set_), was in zip(self.calls, self.saved):
-                    if was != 1:
-                        set_(was)
-
-
-_blas = None
-
-
-def blas_single():
-    """Context manager holding BLAS at one thread (created on first use: threadpoolctl loads only with Numba)."""
-    global _blas
-    if _blas is None:
-        _blas = _BlasThreads()
-    return _blas
-
-
-def keep_freed_memory():
-    """Ask the C library's allocator (glibc) to keep freed blocks of up to 32 MB for reuse
-    instead of handing them back to the system at once.
-
-    A training step frees and allocates the same large arrays every step. By default glibc maps
-    each big one afresh and the system zeroes every new page: about 4,800 page faults (19 MB)
-    per resnet step at batch 128, measured with getrusage. This is a setting for the whole
-    process, so importing tinycnn never makes it: the training command does, for its own
-    process. Returns True when set, False where there is no glibc (macOS, Windows, musl).
-    """
-    import ctypes
-
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError, TypeError):
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3  # glibc's <malloc.h>
-    return bool(mallopt(m_mmap_threshold, 32 * 2**20)) and bool(mallopt(m_trim_threshold, 2**30))
+    Numba is imported only here, on first use, so `import tinycnn` stays fast."""
+    module = _modules.get(reference)
+    if module is None:
+        module = _modules[reference] = importlib.import_module(
+            reference if _name == "numpy" else TWINS[reference])
+    return module

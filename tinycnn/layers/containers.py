@@ -31,7 +31,7 @@ class Chain(Layer, register=False):
         run as one step (Numba backend only; the same numbers, see fusion.py). It never does for a layer
         whose forward you replaced, and `Sequential.trace` runs every layer one by one.
         """
-        from ..fusion import steps  # (imported here: fusion imports the layer modules)
+        from ..speed.fusion import steps  # (imported here: fusion imports the layer modules)
 
         self.ran = []  # what ran, for backward
         for layer in steps(self.layers):

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..backend import kernels
-from ..kernels.reference import out_size
+from ..kernels import out_size
 from .base import Layer, he_normal
 
 

@@ -1,6 +1,6 @@
 """MaxPool2D: the largest value of each window, remembering which one won."""
 from ..backend import kernels
-from ..kernels.reference import out_size
+from ..kernels import out_size
 from .base import Layer
 
 

@@ -1,6 +1,6 @@
 """Named networks for MNIST-sized input, (N, 1, 28, 28) in [0, 1]."""
-from .layers import BatchNorm1D, BatchNorm2D, Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, Residual
-from .model import Sequential
+from ..layers import BatchNorm1D, BatchNorm2D, Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, Residual
+from ..model import Sequential
 
 
 def seed_net(classes=10):

@@ -20,7 +20,7 @@ rules (the costs are the project's choice, the thresholds follow from the measur
 """
 import numpy as np
 
-from .losses import softmax
+from ..losses import softmax
 from .strokes import make_digits, make_non_digits, rng_for
 
 WRONG_COST = 3.0

@@ -13,12 +13,12 @@ the bias adds), and the fused step says so, where the layers one by one give flo
 """
 import numpy as np
 
-from .backend import get_backend, kernels
-from .layers.base import Layer
-from .layers.batchnorm import BatchNorm2D
-from .layers.conv import Conv2D
-from .layers.pool import MaxPool2D
-from .layers.simple import ReLU
+from ..backend import get_backend, kernels
+from ..layers.base import Layer
+from ..layers.batchnorm import BatchNorm2D
+from ..layers.conv import Conv2D
+from ..layers.pool import MaxPool2D
+from ..layers.simple import ReLU
 
 _ORIGINAL = {cls: (cls.forward, cls.backward) for cls in (Conv2D, BatchNorm2D, ReLU, MaxPool2D)}
 

@@ -3,7 +3,7 @@ training digits with it, so what the model learns from is drawn the way the pad 
 """
 import numpy as np
 
-from .backend import kernels
+from ..backend import kernels
 from .preprocess import WORK
 
 PEN = 5.5  # brush radius re-rendering strokes at MNIST's width at WORK scale (its lines measure
@@ -62,7 +62,7 @@ _last_inked = None  # (kernels, shape, radius, segments, image) of the last rend
 
 
 def _ink_segments_again(shape, seg, radius):
-    """kernels().ink_segments(shape, seg, radius), reusing the last call's image when `seg` only
+    """kernels("tinycnn.digits.ink").ink_segments(shape, seg, radius), reusing the last call's image when `seg` only
     adds segments after the last call's: the pad re-reads a drawing every frame while the pen
     moves, and each frame adds a few segments to hundreds. It helps long drawings: the segments
     are fitted to the drawing's box, so a frame whose new point widens the box inks them all
@@ -70,7 +70,7 @@ def _ink_segments_again(shape, seg, radius):
     keeps its brightest segment's coverage, so inking the new ones and taking the maximum gives
     the same numbers."""
     global _last_inked
-    ink = kernels().ink_segments
+    ink = kernels("tinycnn.digits.ink").ink_segments
     last = _last_inked  # one read: another thread may replace it meanwhile, never change it
     if (last is not None and last[:3] == (ink, shape, radius) and len(last[3]) <= len(seg)
             and np.array_equal(last[3], seg[:len(last[3])])):

@@ -8,9 +8,9 @@ exercised as in use. `scripts/reading_check.py` reports the accuracy (never trai
 """
 import numpy as np
 
-from tinycnn.strokes import resample
+from tinycnn.digits.strokes import resample
 
-from .canvas import Canvas
+from pad.canvas import Canvas
 
 
 def _ellipse(cx, cy, rx, ry, start=-90, turn=370, n=28):

@@ -17,10 +17,10 @@ import datetime
 import numpy as np
 
 from .augment import augment
-from .layers import Flatten
-from .losses import softmax
-from .model import Sequential
-from .optim import Adam
+from ..layers import Flatten
+from ..losses import softmax
+from ..model import Sequential
+from ..optim import Adam
 
 DEFAULTS = dict(
     steps=300,          # Adam steps
@@ -67,7 +67,7 @@ def check_examples(images, labels):
 def _replay_set(replay, rng, size):
     """(images float32 (R, 1, 28, 28), labels (R,)) drawn from `replay` or MNIST's training set."""
     if replay is None:
-        from .data import load_mnist
+        from ..data import load_mnist
 
         try:
             images, labels = load_mnist()[:2]

@@ -3,7 +3,7 @@ import numpy as np
 
 
 def _figure_to(path, fig):
-    from .fileio import atomic_open
+    from ..fileio import atomic_open
 
     with atomic_open(path) as f:
         fig.savefig(f, format="png", dpi=110, bbox_inches="tight")

@@ -25,16 +25,16 @@ from pathlib import Path
 
 import numpy as np
 
-from . import random as tc_random
+from .. import random as tc_random
 from .architectures import ARCHITECTURES
 from .augment import augment, restroke
-from .backend import keep_freed_memory
+from ..speed.memory import keep_freed_memory
 from .calibration import calibrate, calibration_set
-from .data import load_mnist
-from .fileio import atomic_open, remove_stale_temps
-from .losses import softmax_cross_entropy
-from .modelfile import Archive, ModelFileError, read_arrays
-from .optim import Adam, WeightAverage
+from ..data import load_mnist
+from ..fileio import atomic_open, remove_stale_temps
+from ..losses import softmax_cross_entropy
+from ..modelfile import Archive, ModelFileError, read_arrays
+from ..optim import Adam, WeightAverage
 from .preprocess import preprocess_digit
 from .strokes import NOT_A_DIGIT, make_digits, make_non_digits, rng_for
 
@@ -660,7 +660,7 @@ def main(argv=None):
 
 def command():
     """The training command (tinycnn-train, scripts/train.py): main() in a process of its own,
-    which therefore keeps freed memory for reuse (backend.keep_freed_memory: a step ran about
+    which therefore keeps freed memory for reuse (speed.memory.keep_freed_memory: a step ran about
     10% faster). Calling main() from Python changes nothing in the caller's process."""
     keep_freed_memory()
     sys.exit(main())

@@ -3,7 +3,7 @@
 A Writer holds one style per digit (their own 1, 7, 4, 9 ...) and their own slant, size, aspect
 and pen width; each drawing jitters those a little. The strokes come from a drawing function
 `draw(writer, digit, rng) -> (H, W) float32 image` (white ink on black), by default
-`draw_styled`, which uses pad.handwriting's templates. A richer stroke generator can be swapped in
+`draw_styled`, which uses checks.handwriting's templates. A richer stroke generator can be swapped in
 by passing its own function with that signature to `drawings`; a writer's traits are plain
 numbers, and `style` is whatever that generator understands.
 """
@@ -13,7 +13,7 @@ import numpy as np
 
 import tinycnn as tc
 
-from .handwriting import STYLES, draw
+from checks.handwriting import STYLES, draw
 
 CANVAS = 280   # the size of the real pen-digit canvas the notes measured on
 
@@ -42,7 +42,7 @@ def make_writer(rng):
 
 
 def draw_styled(writer, digit, rng, canvas_size=CANVAS):
-    """One drawing of `digit` by `writer` with pad.handwriting's templates: the writer's traits
+    """One drawing of `digit` by `writer` with checks.handwriting's templates: the writer's traits
     with a small per-drawing jitter. Returns (canvas_size, canvas_size) float32."""
     j = writer.jitter
     height = float(np.clip(writer.height * (1 + rng.normal(0, 0.06 * j)), 0.2, 0.95)) * canvas_size

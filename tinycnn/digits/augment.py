@@ -6,9 +6,9 @@ grid of random offsets interpolated up to full size: smooth by construction, and
 """
 import numpy as np
 
-from .backend import kernels
+from ..backend import kernels
 from .preprocess import PLUS, neighbourhood
-from .random import default_rng
+from ..random import default_rng
 
 
 def _upsample_matrix(coarse, fine):
@@ -52,7 +52,7 @@ def augment(images, rng=None, rotate=10.0, scale=0.10, shear=0.10, shift=2.0, el
         knots = rng.normal(0, elastic, (2, N, grid, grid))
         field = uy @ knots @ ux.T  # (2, N, H, W); as two products, 20x faster than the same einsum
         src_y, src_x = src_y + field[0], src_x + field[1]
-    out = kernels().warp(imgs.astype(np.float32, copy=False),
+    out = kernels("tinycnn.digits.ink").warp(imgs.astype(np.float32, copy=False),
                          src_y.astype(np.float32), src_x.astype(np.float32))
     return out.reshape(shape)
 

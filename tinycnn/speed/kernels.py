@@ -1,16 +1,16 @@
-"""Numba twins of `reference`: the same functions, signatures and results, written as loops.
+"""Numba twins of tinycnn/kernels.py (the reference): the same functions, signatures and results, written as loops.
 
 Each loop kernel works on a range of images (or channels, or elements) and releases the GIL,
 so a wrapper can hand disjoint ranges to tinycnn's thread pool; the matrix products are cut
-the same way and run with BLAS held at one thread. backend.py holds the thread policy (how
+the same way and run with BLAS held at one thread. threads.py holds the thread policy (how
 many threads, and when a job is big enough to split) and the measurements behind it.
 """
 import numba
 import numpy as np
 
-from .. import backend
-from ..backend import blas_single, run_pieces, split
-from .reference import out_size
+from ..kernels import out_size
+from . import threads
+from .threads import blas_single, run_pieces, split
 
 jit = numba.njit(cache=True, nogil=True)
 # Reductions may be reordered (vectorised) where the order of a sum does not matter.
@@ -29,7 +29,7 @@ def matmul(a, b):
     with blas_single():
         if max(M, N) * 4 >= K:  # cut the output into blocks of columns (or rows)
             along_n = N >= M
-            bounds = split(N if along_n else M, flops, backend.MIN_PARALLEL_FLOPS)
+            bounds = split(N if along_n else M, flops, threads.MIN_PARALLEL_FLOPS)
             if len(bounds) == 2:
                 return a @ b
             out = np.empty((M, N), dtype=dtype)
@@ -38,7 +38,7 @@ def matmul(a, b):
             else:
                 run_pieces(lambda lo, hi: np.matmul(a[lo:hi], b, out=out[lo:hi]), bounds)
             return out
-        bounds = split(K, flops, backend.MIN_PARALLEL_FLOPS)
+        bounds = split(K, flops, threads.MIN_PARALLEL_FLOPS)
         if len(bounds) == 2:
             return a @ b
         parts = np.empty((len(bounds) - 1, M, N), dtype=dtype)
@@ -48,7 +48,7 @@ def matmul(a, b):
 
 def _in_pieces(kernel, n, work, *args):
     """kernel(*args, lo, hi) over [lo, hi) ranges of n items (images, channels or elements) on the pool;
-    `work` (elements touched) decides whether splitting pays (backend.split)."""
+    `work` (elements touched) decides whether splitting pays (threads.split)."""
     run_pieces(lambda lo, hi: kernel(*args, lo, hi), split(n, work))
 
 
@@ -213,61 +213,6 @@ def relu_backward(dy, y):
     dx = np.empty_like(dy)
     _in_pieces(_relu_backward, dy.size, dy.size, dy.reshape(-1), y.reshape(-1), dx.reshape(-1))
     return dx
-
-
-@jit
-def _warp(images, src_y, src_x, out, n0, n1):
-    N, H, W = images.shape
-    for n in range(n0, n1):
-        for y in range(H):
-            for x in range(W):
-                sy, sx = src_y[n, y, x], src_x[n, y, x]
-                y0, x0 = int(np.floor(sy)), int(np.floor(sx))
-                fy, fx = sy - y0, sx - x0
-                acc = 0.0
-                for dy in range(2):
-                    yy = y0 + dy
-                    if 0 <= yy < H:
-                        wy = fy if dy else 1 - fy
-                        for dx in range(2):
-                            xx = x0 + dx
-                            if 0 <= xx < W:
-                                acc += wy * (fx if dx else 1 - fx) * images[n, yy, xx]
-                out[n, y, x] = acc
-
-
-def warp(images, src_y, src_x):
-    """images, src_y, src_x: (N, H, W) -> (N, H, W); see reference.warp."""
-    out = np.empty_like(images)
-    _in_pieces(_warp, images.shape[0], 8 * images.size, np.ascontiguousarray(images),
-              np.ascontiguousarray(src_y), np.ascontiguousarray(src_x), out)
-    return out
-
-
-@jit
-def _ink_segments(seg, radius, out):
-    H, W = out.shape
-    for s in range(seg.shape[0]):
-        ax, ay, bx, by = seg[s, 0], seg[s, 1], seg[s, 2], seg[s, 3]
-        dx, dy = bx - ax, by - ay
-        length2 = max(dx * dx + dy * dy, 1e-12)
-        # only the pixels the brush can reach around this segment
-        x0, x1 = max(int(min(ax, bx) - radius - 1.5), 0), min(int(max(ax, bx) + radius + 1.5) + 1, W)
-        y0, y1 = max(int(min(ay, by) - radius - 1.5), 0), min(int(max(ay, by) + radius + 1.5) + 1, H)
-        for y in range(y0, y1):
-            for x in range(x0, x1):
-                t = min(max(((x - ax) * dx + (y - ay) * dy) / length2, 0.0), 1.0)
-                ex, ey = x - ax - t * dx, y - ay - t * dy
-                c = min(max(radius + 0.5 - np.sqrt(ex * ex + ey * ey), 0.0), 1.0)
-                if c > out[y, x]:
-                    out[y, x] = c
-
-
-def ink_segments(shape, seg, radius):
-    """(H, W), (S, 4) segments, radius -> (H, W) float32; see reference.ink_segments."""
-    out = np.zeros(shape, np.float32)
-    _ink_segments(np.ascontiguousarray(seg, dtype=np.float32), np.float32(radius), out)
-    return out
 
 
 @jit_reduce

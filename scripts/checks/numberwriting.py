@@ -1,7 +1,7 @@
 """Numbers written the way people write them, for checking `tc.read_number`.
 
 A number is composed digit by digit, left to right: each digit is drawn with the pad's brush
-(pad.handwriting.sample) or taken from MNIST's test set (real pen-written digits), cropped to its
+(checks.handwriting.sample) or taken from MNIST's test set (real pen-written digits), cropped to its
 ink, scaled to the number's height and placed after the previous one. The next digit is pushed
 left until its ink comes within a clearance of the ink already there (row by row, like kerning),
 so a 7 can lean over a 4 and boxes overlap as in handwriting, while the ink stays apart unless a
@@ -12,7 +12,7 @@ CASES name the hard cases; `compose` builds one number of a case.
 import numpy as np
 from PIL import Image
 
-from .handwriting import STYLES, sample
+from checks.handwriting import STYLES, sample
 
 CASES = {
     "plain": "natural spacing, one size, level baseline",
@@ -23,7 +23,7 @@ CASES = {
     "touching": "two neighbouring digits' ink touches",
 }
 
-# Digits drawn in pieces that do not touch (pen lifted), beside the stroke styles of pad.handwriting.
+# Digits drawn in pieces that do not touch (pen lifted), beside the stroke styles of checks.handwriting.
 PIECES = {
     5: [[(0.32, 0.2), (0.28, 0.48), (0.52, 0.42), (0.72, 0.54), (0.73, 0.74), (0.55, 0.9), (0.27, 0.84)],
         [(0.4, 0.04), (0.8, 0.02)]],

@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 from PIL import Image
 
-from .fileio import NotAFileError, open_regular
+from ..fileio import NotAFileError, open_regular
 from .preprocess import neighbourhood
 
 WORK_SIDE = 1024                 # long side of the image handed on (the canvas is 560 px)

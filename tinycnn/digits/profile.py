@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import IDXError, read_idx, write_idx
-from .fileio import atomic_open
-from .model import ModelFileError, load
-from .modelfile import check_digit_reader
+from ..data import IDXError, read_idx, write_idx
+from ..fileio import atomic_open
+from ..model import ModelFileError, load
 from .personalize import check_examples, personalize
+from .pretrained import check_digit_reader
 from .reading import predict_digits
 
 FORMAT = "tinycnn-profile-1"
