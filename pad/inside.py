@@ -45,6 +45,13 @@ def saliency_rgb(image, sal):
     return (255 * np.clip(rgb, 0, 1)).astype(np.uint8)
 
 
+def still_saved(seen):
+    """True if the layers still hold what this recorded pass saved for backward (no other pass
+    on the model since): each layer that keeps its input (x) or output (y) keeps these very arrays."""
+    checked = [vars(layer).get(k) is v for _, layer, x, y in seen for k, v in (("x", x), ("y", y)) if k in layer.saved]
+    return bool(checked) and all(checked)
+
+
 class InsideView:
     """Draws the page into the pad's panel; recomputes only when the pad's 28x28 input changed.
 
@@ -56,7 +63,7 @@ class InsideView:
         self.text_color, self.dim, bg = colors
         self.palette = [tuple(bg)] + [tuple(int(v) for v in c) for c in PALETTE[1:]]  # index 0: the gaps
         self.eye, self.digit = None, None
-        self.passed = None  # (input, recorded layers, model.ran) of the reading's forward, see forward
+        self.passed = None  # (input, recorded layers) of the reading's forward, see forward
         self.maps = []     # [(name, output (channels, h, w), its mosaic)] of every convolution
         self.sal = None    # the saliency picture, (28, 28, 3) uint8 transposed for pygame
         convs = [layer for _, layer in model.named_layers() if isinstance(layer, tc.Conv2D)]
@@ -66,8 +73,9 @@ class InsideView:
     def forward(self, x):
         """model.forward(x), recorded layer by layer: tc.read_digit runs it in place of the plain
         forward when this page is open, so that update needs no second pass. x: (1, 1, 28, 28)."""
+        self.model.eval()
         seen = record(self.model, x)
-        self.passed = (x, seen, getattr(self.model, "ran", None))
+        self.passed = (x, seen)
         return seen[-1][3]
 
     def update(self, eye, digit):
@@ -78,8 +86,7 @@ class InsideView:
         self.model.eval()
         passed, self.passed = self.passed, None
         try:
-            if (passed is not None and passed[2] is not None and passed[2] is getattr(self.model, "ran", None)
-                    and np.array_equal(passed[0][0, 0], eye)):
+            if passed is not None and np.array_equal(passed[0][0, 0], eye) and still_saved(passed[1]):
                 seen = passed[1]
             else:  # the reading did not ask the model (a blank), or the model ran again since
                 seen = record(self.model, eye[None, None].astype(np.float32))

@@ -77,7 +77,7 @@ def tinycnn_epoch(model, batch, steps, runs):
         for s in range(steps):
             xb, yb = x[s * batch:(s + 1) * batch], y[s * batch:(s + 1) * batch]
             loss, d = tc.softmax_cross_entropy(model.forward(xb), yb)
-            model.backward(d, need_dx=False)
+            model.backward(d)
             opt.step()
             opt.zero_grad()
 
@@ -87,16 +87,14 @@ def tinycnn_epoch(model, batch, steps, runs):
 def layer_times(model, batch, steps=20):
     """Forward and backward milliseconds of each step of one training step, as the model runs
     them (a fused Conv2D [-> BatchNorm2D] -> ReLU -> MaxPool2D counts as one step)."""
-    from tinycnn.speed import fusion
-
     x, y = fake_mnist(batch)
     opt = tc.Adam(model)
     model.train()
     times = {}
     for it in range(steps + 2):
         h, plan = x, []
-        for i, step in enumerate(fusion.steps(model.layers)):
-            inner = step.layers if isinstance(step, fusion.ConvReluPool) else [step]
+        for i, step in enumerate(model.steps()):
+            inner = getattr(step, "layers", None) or [getattr(step, "conv", step)]
             name = " + ".join(repr(layer) for layer in inner)
             t = time.perf_counter()
             h = step.forward(h)
@@ -107,7 +105,7 @@ def layer_times(model, batch, steps=20):
         times.setdefault("softmax cross-entropy", [0.0, 0.0])[0] += (time.perf_counter() - t) * (it >= 2)
         for i, name, step in reversed(plan):
             t = time.perf_counter()
-            d = step.backward(d) if i > 0 else step.backward_params(d)
+            d = step.backward(d)
             times[name][1] += (time.perf_counter() - t) * (it >= 2)
         t = time.perf_counter()
         opt.step()
@@ -211,7 +209,7 @@ if lib == "tinycnn":
     tc.set_threads(threads); tc.seed(0)
     m = tc.ARCHITECTURES[net](); opt = tc.Adam(m, lr=1e-4); m.train()
     def step():
-        loss, d = tc.softmax_cross_entropy(m.forward(x), y); m.backward(d, need_dx=False); opt.step(); opt.zero_grad()
+        loss, d = tc.softmax_cross_entropy(m.forward(x), y); m.backward(d); opt.step(); opt.zero_grad()
 else:
     import torch; from torch import nn
     torch.set_num_threads(threads)
@@ -303,7 +301,7 @@ def tinycnn_step_parts(threads, batch, steps, runs):
 
     def step():
         loss, d = tc.softmax_cross_entropy(model.forward(x), y)
-        model.backward(d, need_dx=False)
+        model.backward(d)
         opt.step()
         opt.zero_grad()
 

@@ -49,7 +49,7 @@ def step_fn(tc, batch):
 
     def step():
         _, d = tc.softmax_cross_entropy(model.forward(x), y)
-        model.backward(d, need_dx=False)
+        model.backward(d)
         opt.step()
         opt.zero_grad()
     return step

@@ -39,7 +39,7 @@ def test_fused_network_equals_layer_by_layer(n, c, f, hw, pad, bn, seed):
         net.load_state_dict(start)  # the same running statistics before each
         net.zero_grad()
         y = net.forward(x)
-        assert [type(s).__name__ for s in net.ran] == (["ConvReluPool", "Flatten"] if backend == "numba"
+        assert [type(s).__name__ for s in net.steps()] == (["ConvReluPool", "Flatten"] if backend == "numba"
                                                         else [type(layer).__name__ for layer in net])
         dx = net.backward(np.ones_like(y) + y)
         results.append((y, dx, *[g.copy() for _, g in net.named_grads()],
@@ -54,10 +54,10 @@ def test_batch_norm_is_fused_only_in_training():
     net = tc.Sequential(tc.Conv2D(1, 2, 3), tc.BatchNorm2D(2), tc.ReLU(), tc.MaxPool2D(2))
     x = np.random.default_rng(0).standard_normal((2, 1, 8, 8)).astype(np.float32)
     net.forward(x)
-    assert [type(s).__name__ for s in net.ran] == ["ConvReluPool"] and net.ran[0].bn is net[1]
+    assert [type(s).__name__ for s in net.steps()] == ["ConvReluPool"] and net.steps()[0].bn is net[1]
     net.eval()  # running statistics: the layers run one by one
     net.forward(x)
-    assert [type(s).__name__ for s in net.ran] == ["Conv2D", "BatchNorm2D", "ReLU", "MaxPool2D"]
+    assert [type(s).__name__ for s in net.steps()] == ["ConvStep", "BatchNorm2D", "ReLU", "MaxPool2D"]
 
 
 @pytest.mark.parametrize("bn", [False, True])
@@ -67,7 +67,7 @@ def test_fused_gradients_check(bn):
     net = tc.Sequential(tc.Conv2D(2, 3, 3, padding=1), *norm, tc.ReLU(), tc.MaxPool2D(2))
     x = np.random.default_rng(0).standard_normal((2, 2, 6, 6))
     net.astype(np.float64).forward(x)
-    assert type(net.ran[0]).__name__ == "ConvReluPool" and net.ran[0].bn is (net[1] if bn else None)
+    assert type(net.steps()[0]).__name__ == "ConvReluPool" and net.steps()[0].bn is (net[1] if bn else None)
     errors = tc.gradcheck(net, x)
     if bn:  # the bias before batch norm has a true gradient of zero, which the fused step gives exactly
         errors.pop("0.b")

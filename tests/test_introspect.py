@@ -55,11 +55,11 @@ def test_fusion_still_runs_unobserved():
     tc.set_backend("numba")
     model = seed_net()
     model.forward(images(2))
-    assert [type(s).__name__ for s in model.ran][:2] == ["ConvReluPool", "ConvReluPool"]
+    assert [type(s).__name__ for s in model.steps()][:2] == ["ConvReluPool", "ConvReluPool"]
     model.trace(images(2))
     assert "forward" not in vars(model[0])  # trace's wrappers are removed after
     model.forward(images(2))
-    assert type(model.ran[0]).__name__ == "ConvReluPool"
+    assert type(model.steps()[0]).__name__ == "ConvReluPool"
 
 
 def test_model_list_api():

@@ -62,12 +62,14 @@ def test_zero_grad_and_accumulation():
     assert all(not g.any() for _, g in model.named_grads())
 
 
-def test_backward_twice_after_one_forward_is_refused():
+def test_backward_before_forward_is_refused_and_release_frees():
     model = seed_net()
     x, y = batch(2)
     _, d = tc.softmax_cross_entropy(model.forward(x), y)
-    model.backward(d)
-    assert all(not hasattr(layer, "cols") for layer in model.layers)  # activations freed
+    with pytest.raises(RuntimeError, match=r"^layer 10 Dense\(128 -> 10\): backward needs a forward first"):
+        seed_net().backward(d)
+    model.release()
+    assert not any(name in vars(step) for step in model.steps() for name in step.saved)
     with pytest.raises(RuntimeError, match="backward needs a forward first"):
         model.backward(d)
 

@@ -102,14 +102,8 @@ def calibrated(model, **cal):
     class Wrapped:
         meta = {"calibration": {**(getattr(model, "meta", {}) or {}).get("calibration", {}), **cal}}
 
-        def eval(self):
-            model.eval()
-
-        def release(self):
-            model.release()
-
-        def forward(self, x):
-            return model.forward(x)
+        def predict_logits(self, x):
+            return model.predict_logits(x)
     return Wrapped()
 
 

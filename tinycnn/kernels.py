@@ -180,18 +180,3 @@ def conv_relu_pool2_backward(dy, arg, Ho, Wo):
     live = np.where(arg == 255, 0, dy).astype(dy.dtype)
     dz = maxpool_backward(live, np.where(arg == 255, 0, arg), (N, F, Ho, Wo), 2, 2)
     return np.ascontiguousarray(dz.transpose(1, 0, 2, 3)).reshape(F, -1), live.sum(axis=(0, 2, 3))
-
-
-def adam_update(p, g, m, v, step, b1, b2, c2, eps, weight_decay):
-    """One Adam step in place.  All arrays the same shape; step = lr / (1 - b1**t), c2 = 1 / (1 - b2**t).
-
-    g' = g + weight_decay * p;  m = b1 m + (1 - b1) g';  v = b2 v + (1 - b2) g'^2;
-    p -= step * m / (sqrt(v * c2) + eps)
-    Computed in float32 (NumPy keeps float32 arrays float32 beside Python floats).
-    """
-    g = g + weight_decay * p if weight_decay else g
-    m *= b1
-    m += (1 - b1) * g
-    v *= b2
-    v += (1 - b2) * g * g
-    p -= (step * m / (np.sqrt(v * c2) + eps)).astype(p.dtype)

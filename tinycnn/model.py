@@ -6,6 +6,8 @@ read with allow_pickle=False: loading a model never runs code. Reading and check
 lives in modelfile.py.
 """
 import json
+import threading
+import weakref
 
 import numpy as np
 
@@ -66,34 +68,37 @@ class Sequential(Chain):
                     if key in layer.grads:
                         layer.grads[key] = np.zeros_like(d[key])
 
-    def predict_proba(self, x, batch_size=128):
-        """Class probabilities in eval mode, `batch_size` images at a time to bound memory.
+    def predict_logits(self, x, batch_size=128):
+        """The last layer's output in eval mode, `batch_size` images at a time to bound memory.
 
-        x: (N, C, H, W) -> (N, classes) float32. The model's train/eval mode is restored after.
+        x: (N, C, H, W) float -> (N, classes) float32. Runs on this thread's view of the model
+        (the same weights, its own per-call state), so threads may share one model, and the
+        model's own mode and saved activations are left as they were.
         """
-        was_training = self.training
-        self.eval()
-        try:
-            x = np.asarray(x, dtype=np.float32)
-            if x.ndim == 0:
-                raise ShapeError(self, "(N, C, H, W)", x.shape)
-            return softmax(self.forward_in_batches(x, batch_size)) if len(x) else np.zeros((0, 0), np.float32)
-        finally:
-            self.train(was_training)
+        return self.forward_in_batches(x, batch_size, training=False)
 
-    def forward_in_batches(self, x, batch_size=128):
-        """forward(x), `batch_size` examples at a time, each batch's saved activations freed at
-        once (no backward follows), so memory is that of one batch. x: (N >= 1, ...) -> the
-        last layer's output for all N, in the model's current mode (train or eval)."""
-        out = []
-        for i in range(0, len(x), batch_size):
-            out.append(self.forward(x[i:i + batch_size]))
-            self.release()
-        return np.concatenate(out)
+    def predict_proba(self, x, batch_size=128):
+        """Class probabilities: softmax(predict_logits(x)). x: (N, C, H, W) -> (N, classes) float32."""
+        return softmax(self.predict_logits(x, batch_size))
 
     def predict(self, x, batch_size=128):
         """The most probable class of each image.  x: (N, C, H, W) -> (N,) int64."""
-        return self.predict_proba(x, batch_size).argmax(axis=1)
+        return self.predict_logits(x, batch_size).argmax(axis=1)
+
+    def forward_in_batches(self, x, batch_size=128, training=None):
+        """forward(x), `batch_size` examples at a time, with no backward to follow: x: (N, ...) ->
+        the last layer's output for all N, in the model's mode (or `training`), on this thread's
+        view of the model. What a batch saves for backward is freed after the call."""
+        x = _floats(self, x)
+        view = _view_for_this_thread(self)
+        for (_, mine), (_, its) in zip(self.named_layers(), view.named_layers()):
+            its.training = mine.training if training is None else training
+        try:
+            if len(x) == 0:  # the output's width still comes from the layers
+                return view.forward(np.zeros((1,) + x.shape[1:], x.dtype))[:0]
+            return np.concatenate([view.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+        finally:
+            view.release()
 
     def summary(self, input_shape=(1, 28, 28), print_fn=print):
         """Print a table of layers, output shapes, parameter counts and FLOPs for one image.
@@ -162,3 +167,31 @@ def load(path):
     model.load_state_dict(arrays, source=str(path))
     model.meta = meta
     return model.eval()
+
+
+def _floats(model, x):
+    """x as a float array, refusing integer images (0..255 read as floats would be nonsense)."""
+    x = np.asarray(x)
+    if x.dtype.kind in "uib":
+        raise TypeError(f"{type(model).__name__}: expected float input (images in [0, 1]), got dtype {x.dtype}; "
+                        "convert 0..255 images with x.astype(np.float32) / 255")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{type(model).__name__}: expected a float array, got dtype {x.dtype}")
+    if x.ndim == 0:
+        raise ShapeError(model, "(N, ...)", x.shape)
+    return x if x.dtype in (np.float32, np.float64) else x.astype(np.float32)
+
+
+_threads = threading.local()  # each thread's views: {model: (its layers' ids, view)}
+
+
+def _view_for_this_thread(model):
+    """This thread's view of `model` (Layer.view): made once, and again if the model's layers change."""
+    views = getattr(_threads, "views", None)
+    if views is None:
+        views = _threads.views = weakref.WeakKeyDictionary()
+    key = tuple(id(layer) for _, layer in model.named_layers())
+    kept = views.get(model)
+    if kept is None or kept[0] != key:
+        kept = views[model] = (key, model.view())
+    return kept[1]

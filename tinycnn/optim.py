@@ -2,7 +2,7 @@
 Their state (momenta) lives here, not in the layers."""
 import numpy as np
 
-from .backend import kernels
+from .backend import get_backend, kernels
 from .layers import Layer
 
 
@@ -65,10 +65,7 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba), weight decay added to the gradient as in torch.optim.Adam.
-
-    m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g^2;  p -= lr * (m/(1-b1^t)) / (sqrt(v/(1-b2^t)) + eps)
-    """
+    """Adam (Kingma & Ba), weight decay added to the gradient as in torch.optim.Adam."""
 
     def __init__(self, model, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(model, lr)
@@ -78,8 +75,16 @@ class Adam(Optimizer):
     def update(self, p, g, s):
         if "m" not in s:
             s["m"], s["v"] = np.zeros_like(p), np.zeros_like(p)
-        kernels().adam_update(p, g, s["m"], s["v"], self.lr / (1 - self.b1 ** self.t), self.b1, self.b2,
-                              1 / (1 - self.b2 ** self.t), self.eps, self.weight_decay)
+        m, v, t, b1, b2 = s["m"], s["v"], self.t, self.b1, self.b2
+        if get_backend() == "numba":  # the same lines, in one pass over the arrays
+            kernels().adam_update(p, g, m, v, lr=self.lr, b1=b1, b2=b2, t=t, eps=self.eps,
+                                  weight_decay=self.weight_decay)
+            return
+        g = g + self.weight_decay * p if self.weight_decay else g
+        m[...] = b1 * m + (1 - b1) * g                   # running mean of the gradient
+        v[...] = b2 * v + (1 - b2) * g * g               # running mean of its square
+        m_hat, v_hat = m / (1 - b1 ** t), v / (1 - b2 ** t)  # both start at 0: undo that pull
+        p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
 
 class WeightAverage:

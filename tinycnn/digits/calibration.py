@@ -33,8 +33,7 @@ def logits_of(model, images, batch_size=500):
     x = np.asarray(images)
     x = x.astype(np.float32) / 255 if x.dtype == np.uint8 else x.astype(np.float32)
     x = x.reshape(len(x), 1, 28, 28)
-    model.eval()
-    return model.forward_in_batches(x, batch_size).astype(np.float64) if len(x) else np.zeros((0, 10))
+    return model.predict_logits(x, batch_size).astype(np.float64) if len(x) else np.zeros((0, 10))
 
 
 def nll(logits, labels, temperature=1.0):

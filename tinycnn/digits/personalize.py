@@ -141,7 +141,7 @@ def personalize(model, images, labels, *, seed=0, progress=None, replay=None, **
         x = np.concatenate([own_x[i], rep_x[j]])
         t = np.concatenate([own_t[i], rep_t[j]])
         p = softmax(back.forward(x))
-        back.backward(((p - t) / len(x)).astype(np.float32), need_dx=False)
+        back.backward(((p - t) / len(x)).astype(np.float32))
         if start is not None:
             for (name, w), (_, g) in zip(back.named_parameters(), back.named_grads()):
                 g += opt["l2"] * (w - start[name])

@@ -93,13 +93,11 @@ def digit_probs(model, x, forward=None):
     x: (N, 1, 28, 28) float32 -> (probs (N, 10), not_digit (N,)). The logits are divided by the
     model's temperature. A model with 11 outputs has "not a digit" as its last class; the digits'
     probabilities are then renormalised among themselves, so `probs` always sums to 1.
-    forward: a function run instead of model.forward (in eval mode), which then keeps what the
-    pass saved for a backward (see read_digit).
+    forward: a function run instead of model.predict_logits (the caller puts the model in eval
+    mode), which then keeps what the pass saved for a backward (see read_digit).
     """
-    model.eval()
-    logits = (forward or model.forward)(np.asarray(x, np.float32))
-    if forward is None:
-        model.release()  # no backward follows: free what the pass saved for one
+    x = np.asarray(x, np.float32)
+    logits = forward(x) if forward is not None else model.predict_logits(x)
     return split_probs(logits, calibration(model)["temperature"])
 
 

@@ -481,7 +481,7 @@ def _train(cfg, data, log, on_step, resume, model):
                     raise TrainingDiverged(
                         f"the loss became {loss} at epoch {epoch + 1}, step {s + 1} (learning rate {opt.lr:.3g}); "
                         f"nothing was written. Try a lower --lr; the last good checkpoint is {ckpt}")
-                model.backward(dlogits, need_dx=False)
+                model.backward(dlogits)
                 opt.step()
                 opt.zero_grad()
                 if average:

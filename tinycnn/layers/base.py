@@ -12,17 +12,14 @@ LAYER_TYPES = {}  # class name as saved in a model file -> class; filled by Laye
 
 
 class ShapeError(ValueError):
-    """An input of the wrong shape; the message names the layer, the expected and the actual shape."""
+    """An input of the wrong shape; the message names the layer (and where it sits in its model),
+    the expected and the actual shape."""
 
-    def __init__(self, layer, expected, got, where=""):
-        self.layer, self.expected, self.got, self.where = layer, expected, tuple(got), where
-        at = f"layer {where} " if where else ""
+    def __init__(self, layer, expected, got):
+        self.layer, self.expected, self.got = layer, expected, tuple(got)
+        self.where = getattr(layer, "path", "")
+        at = f"layer {self.where} " if self.where else ""
         super().__init__(f"{at}{layer!r}: expected input {expected}, got {self.got}")
-
-    def located(self, index):
-        """The same error, with `index` prepended to the layer's position in its model."""
-        where = f"{index}.{self.where}" if self.where else str(index)
-        return ShapeError(self.layer, self.expected, self.got, where)
 
 
 def register_layer(cls, name=None):
@@ -103,15 +100,26 @@ class Layer:
     def __call__(self, x):
         return self.forward(x)
 
-    def backward_params(self, dy):
-        """Only the parameter gradients, for a model's first layer, whose dL/dx nobody reads.
-        By default the whole backward; Conv2D skips its input gradient."""
-        self.backward(dy)
-
     def release(self):
-        """Drop what forward saved for backward (called by a chain once backward has used it)."""
+        """Drop what forward saved for backward (to free memory when no backward follows)."""
         for name in self.saved:
             self.__dict__.pop(name, None)
+
+    def __getattr__(self, name):
+        # Only reached when the attribute is missing: say why a saved activation is.
+        if name in type(self).saved:
+            where = getattr(self, "path", "")
+            raise RuntimeError(f"{'layer ' + where + ' ' if where else ''}{self!r}: backward needs a forward "
+                               f"first (nothing saved in {name!r}: no forward since it was built or released)")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def view(self):
+        """A twin for another thread: the same params, grads and buffers (shared arrays), but its
+        own per-call state (what forward saves for backward). See Sequential.predict_logits."""
+        twin = copy.copy(self)
+        for name in self.saved:
+            twin.__dict__.pop(name, None)
+        return twin
 
     def output_shape(self, shape):
         """The per-example output shape for a per-example input shape (no batch axis).
@@ -129,12 +137,13 @@ class Layer:
     def config(self):
         """The constructor's arguments, as JSON-able values, to rebuild this layer.
 
-        By default every argument of __init__ read back from the attribute of the same name
-        (so store them as self.alpha = alpha, or override config).
+        Every argument of __init__ read back from the attribute of the same name (so store them
+        as self.alpha = alpha), except `rng`, the random generator for the initial weights, which
+        a saved model does not need. Override it for anything else.
         """
         out = {}
         for name, p in inspect.signature(type(self).__init__).parameters.items():
-            if name == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            if name in ("self", "rng") or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
                 continue
             if not hasattr(self, name):
                 raise TypeError(f"{type(self).__name__}.config(): the constructor argument {name!r} is not "

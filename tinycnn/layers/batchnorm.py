@@ -18,24 +18,21 @@ class _BatchNorm(Layer):
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1):
         super().__init__()
-        self.n, self.eps, self.momentum = int(num_features), float(eps), float(momentum)
-        self.add_param("gamma", np.ones(self.n, np.float32))
-        self.add_param("beta", np.zeros(self.n, np.float32))
-        self.buffers["running_mean"] = np.zeros(self.n, np.float32)
-        self.buffers["running_var"] = np.ones(self.n, np.float32)
-
-    def config(self):
-        return dict(num_features=self.n, eps=self.eps, momentum=self.momentum)
+        self.num_features, self.eps, self.momentum = int(num_features), float(eps), float(momentum)
+        self.add_param("gamma", np.ones(self.num_features, np.float32))
+        self.add_param("beta", np.zeros(self.num_features, np.float32))
+        self.buffers["running_mean"] = np.zeros(self.num_features, np.float32)
+        self.buffers["running_var"] = np.ones(self.num_features, np.float32)
 
     def __repr__(self):
-        return f"{type(self).__name__}({self.n})"
+        return f"{type(self).__name__}({self.num_features})"
 
     def flops(self, shape):
         return 2 * int(np.prod(shape))
 
     def forward(self, x):
-        self._expect(x, self.expected, lambda x: x.ndim == self.ndim and x.shape[1] == self.n)
-        x3 = x.reshape(x.shape[0], self.n, -1)  # (N, C, L): one layout for 1-D and 2-D
+        self._expect(x, self.expected, lambda x: x.ndim == self.ndim and x.shape[1] == self.num_features)
+        x3 = x.reshape(x.shape[0], self.num_features, -1)  # (N, C, L): one layout for 1-D and 2-D
         if self.training and x3.shape[0] * x3.shape[2] < 2:
             # One value per channel has no variance: every output would be beta (PyTorch refuses too).
             raise ShapeError(self, f"{self.expected} with more than one value per channel in training mode "
@@ -66,7 +63,7 @@ class _BatchNorm(Layer):
         return tuple(shape)
 
     def backward(self, dy):
-        dy3 = dy.reshape(dy.shape[0], self.n, -1)
+        dy3 = dy.reshape(dy.shape[0], self.num_features, -1)
         gamma = self.params["gamma"]
         if not self.training:  # running statistics are constants: a per-channel affine map
             xhat = (self.x3 - self.buffers["running_mean"][:, None]) * self.inv_std[:, None]
@@ -89,7 +86,7 @@ class BatchNorm2D(_BatchNorm):
 
     @property
     def expected(self):
-        return f"(N, {self.n}, H, W)"
+        return f"(N, {self.num_features}, H, W)"
 
 
 class BatchNorm1D(_BatchNorm):
@@ -98,4 +95,4 @@ class BatchNorm1D(_BatchNorm):
 
     @property
     def expected(self):
-        return f"(N, {self.n})"
+        return f"(N, {self.num_features})"

@@ -5,10 +5,7 @@ from .base import Layer, ShapeError
 
 
 class Chain(Layer, register=False):
-    """Run layers in order: each takes the output of the one before.
-
-    Shape errors are re-raised with the failing layer's position in the chain.
-    """
+    """Run layers in order: each takes the output of the one before."""
 
     def __init__(self, *layers):
         super().__init__()
@@ -20,60 +17,43 @@ class Chain(Layer, register=False):
                 raise TypeError(f"{type(self).__name__}: item {i} {type(layer).__name__} has no params/grads "
                                 "dicts: call super().__init__() first in its __init__")
         self.layers = list(layers)
+        for name, layer in list(self.named_layers())[1:]:
+            layer.path = name  # so that a layer's errors say where it sits ("layer 4.1 Conv2D...")
 
     def sublayers(self):
         return self.layers
 
     def forward(self, x):
-        """The model is this loop:  for layer in layers: x = layer.forward(x).
-
-        For speed, `fusion.steps` may hand over a Conv2D [-> BatchNorm2D] -> ReLU -> MaxPool2D(2)
-        run as one step (Numba backend only; the same numbers, see fusion.py). It never does for a layer
-        whose forward you replaced, and `Sequential.trace` runs every layer one by one.
-        """
-        from ..speed.fusion import steps  # (imported here: fusion imports the layer modules)
-
-        self.ran = []  # what ran, for backward
-        for layer in steps(self.layers):
-            try:
-                x = layer.forward(x)
-            except ShapeError as e:
-                raise e.located(self._position(layer, e)) from None
-            self.ran.append(layer)
+        """x -> the last layer's output: for layer in layers: x = layer.forward(x)."""
+        for layer in self.steps():
+            x = layer.forward(x)
         return x
 
-    def backward(self, dy, need_dx=True):
-        """The loop in reverse: for layer in reversed(layers): dy = layer.backward(dy).
-
-        Each layer's saved activations are freed as soon as its backward has used them (they
-        are most of a training step's memory). need_dx=False skips the first layer's dL/dx.
-        """
-        if getattr(self, "ran", None) is None:
-            raise RuntimeError(f"{type(self).__name__}.backward needs a forward first "
-                               "(backward frees what forward saved, so run forward again)")
-        for i in reversed(range(len(self.ran))):
-            layer = self.ran[i]
-            if i == 0 and not need_dx:
-                layer.backward_params(dy)
-                dy = None
-            else:
-                dy = layer.backward(dy)
-            layer.release()
-        self.ran = None
+    def backward(self, dy):
+        """dy: dL/d(output) -> dL/dx: the loop in reverse, each layer's backward of the one after's."""
+        for layer in reversed(self.steps()):
+            dy = layer.backward(dy)
         return dy
 
-    def release(self):
-        """Free what the last forward saved (for prediction, where no backward follows)."""
-        for layer in getattr(self, "ran", None) or ():
-            layer.release()
-        self.ran = None
+    def steps(self):
+        """The layers as they run: `self.layers`, or on the Numba backend the speed layer's plan
+        for them, chosen once per backend and mode (tinycnn/speed/fusion.py runs a Conv2D ->
+        ReLU -> MaxPool2D as one step, with the same numbers). The NumPy backend runs the layers
+        as written."""
+        from ..speed.fusion import plan  # (imported here: the speed layer imports the layers)
 
-    def _position(self, step, error):
-        """The index, in this chain, of the layer that raised `error` while `step` ran."""
-        for i, layer in enumerate(self.layers):
-            if layer is step or (layer is error.layer and not error.where):
-                return i
-        return "?"
+        return plan(self)
+
+    def release(self):
+        """Free what the last forward saved for backward, in every layer."""
+        for step in self.steps():
+            step.release()
+
+    def view(self):
+        twin = super().view()
+        twin.layers = [layer.view() for layer in self.layers]
+        twin.__dict__.pop("_plan", None)
+        return twin
 
     def output_shape(self, shape):
         for layer in self.layers:
@@ -104,9 +84,8 @@ class Residual(Chain):
                              x.shape)
         return x + y
 
-    def backward(self, dy, need_dx=True):
-        dx_inner = super().backward(dy)
-        return dy + dx_inner if need_dx else None
+    def backward(self, dy):
+        return dy + super().backward(dy)
 
     def flops(self, shape):
         return super().flops(shape) + int(np.prod(shape))

@@ -17,26 +17,23 @@ class Dense(Layer):
 
     def __init__(self, in_features, out_features, rng=None):
         super().__init__()
-        self.n_in, self.n_out = int(in_features), int(out_features)
-        if min(self.n_in, self.n_out) < 1:
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        if min(self.in_features, self.out_features) < 1:
             raise ValueError(f"Dense: in_features and out_features must be >= 1, got {in_features}, {out_features}")
-        self.add_param("W", he_normal((self.n_in, self.n_out), self.n_in, rng))
-        self.add_param("b", np.zeros(self.n_out, np.float32))
-
-    def config(self):
-        return dict(in_features=self.n_in, out_features=self.n_out)
+        self.add_param("W", he_normal((self.in_features, self.out_features), self.in_features, rng))
+        self.add_param("b", np.zeros(self.out_features, np.float32))
 
     def __repr__(self):
-        return f"Dense({self.n_in} -> {self.n_out})"
+        return f"Dense({self.in_features} -> {self.out_features})"
 
     def output_shape(self, shape):
-        return (self.n_out,)
+        return (self.out_features,)
 
     def flops(self, shape):
-        return 2 * self.n_in * self.n_out
+        return 2 * self.in_features * self.out_features
 
     def forward(self, x):
-        self._expect(x, f"(N, {self.n_in})", lambda x: x.ndim == 2 and x.shape[1] == self.n_in)
+        self._expect(x, f"(N, {self.in_features})", lambda x: x.ndim == 2 and x.shape[1] == self.in_features)
         self.x = x
         return kernels().matmul(x, self.params["W"]) + self.params["b"]
 

@@ -53,9 +53,6 @@ class Dropout(Layer):
             raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
         self.p, self.rng = float(p), rng
 
-    def config(self):
-        return dict(p=self.p)
-
     def forward(self, x):
         self._expect(x, "of any shape")
         if not self.training or self.p == 0:

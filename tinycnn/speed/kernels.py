@@ -347,8 +347,10 @@ def _adam_update(p, g, m, v, step, b1, b2, c2, eps, weight_decay, lo, hi):
         p[i] -= step * m[i] / (np.sqrt(v[i] * c2) + eps)
 
 
-def adam_update(p, g, m, v, step, b1, b2, c2, eps, weight_decay):
-    """One Adam step in place, in float32, split over the parameters; see reference.adam_update."""
+def adam_update(p, g, m, v, *, lr, b1, b2, t, eps, weight_decay):
+    """Adam's step t in place (tinycnn.optim.Adam.update's plain lines), in float32, split over
+    the parameters. p, g, m, v: arrays of one shape."""
     f = np.float32
+    step, c2 = lr / (1 - b1 ** t), 1 / (1 - b2 ** t)  # the bias corrections, folded in once
     _in_pieces(_adam_update, p.size, 4 * p.size, p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1),
-              f(step), f(b1), f(b2), f(c2), f(eps), f(weight_decay))
+               f(step), f(b1), f(b2), f(c2), f(eps), f(weight_decay))
