@@ -58,6 +58,7 @@ def _fetch(*args):
 @pytest.mark.parametrize("args, code, message", [
     (["fetch", "--from", "/no/such/folder"], 1, "--from /no/such/folder: no such folder"),  # plain fetch = mnist
     (["fetch", "mnist", "--from", "/no/such/folder"], 1, "--from /no/such/folder: no such folder"),
+    (["fetch", "unipen", "--from", "/no/such/folder"], 1, "--from /no/such/folder: no such folder"),
     (["fetch", "emnist"], 2, "no data set called 'emnist'; known: mnist, unipen"),
     (["get"], 2, "usage: python -m tinycnn.data fetch [mnist|unipen]"),
 ])
