@@ -422,3 +422,28 @@ def test_real_digits_read_as_the_pad_reads(unipen):
         img, strokes = draw_sample(s, height=rng.uniform(100, 230), place=rng.uniform(0, 1, 2))
         right += int(np.argmax(tc.read_digit(img, strokes=strokes).probs) == s.label)
     assert right >= 0.85 * len(picked)
+
+
+def test_reading_check_real_writer_figures():
+    """scripts/reading_check.py's real-writer figures on four made-up readings."""
+    import importlib.util
+
+    from tinycnn.reading import Reading
+
+    spec = importlib.util.spec_from_file_location("reading_check", Path(__file__).parents[1] / "scripts" / "reading_check.py")
+    rc = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rc)
+
+    def reading(probs, verdict, digit):
+        return Reading(digit, np.array(probs, np.float32), verdict, np.zeros((28, 28), np.float32))
+
+    def p(d, top):
+        return [top if i == d else (1 - top) / 9 for i in range(10)]
+
+    readings = [reading(p(3, 0.9), "digit", 3), reading(p(5, 0.9), "digit", 5),   # right; wrong and sure
+                reading(p(1, 0.5), "unsure", None), reading([0] * 10, "blank", None)]  # wrong, unsure; blank
+    fig = rc.report_readings("t", readings, np.array([3, 7, 2, 0]), np.array(["a", "a", "b", "b"]), out=lambda *_: None)
+    assert fig["accuracy"] == 0.25 and fig["writers_mean"] == 0.25
+    assert fig["confidently_wrong"] == 0.25 and fig["named_wrong"] == 0.25 and fig["not_read"] == 0.25
+    assert fig["per_digit"] == {0: 0.0, 2: 0.0, 3: 1.0, 7: 0.0}
+    assert dict(fig["confusions"]) == {(7, 5): 1, (2, 1): 1, (0, -1): 1}
