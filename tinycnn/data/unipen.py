@@ -436,7 +436,6 @@ def load_unipen(root=None):
     return samples
 
 
-
 # ---- fetching --------------------------------------------------------------------------------
 
 MAX_SUBSET_BYTES = 1 << 30   # the subset is 74 MB unpacked
@@ -454,7 +453,7 @@ def _extract_subset(tar, tree, origin):
     Returns {path relative to tree: sha256}; origin names the source in errors."""
     sums, top, total = {}, None, 0
     for member in tar:
-        head, _, rel = member.name.partition("/")
+        head, _, rel = member.name.partition("/")  # tarfile strips a folder's trailing "/"
         top = head if top is None else top
         parts = rel.split("/")
         if head != top or (rel and ("" in parts or ".." in parts)):
@@ -464,8 +463,11 @@ def _extract_subset(tar, tree, origin):
         if not member.isfile():
             raise RuntimeError(f"{origin}: {member.name} is a link or a special file, not a data file")
         total += member.size
-        if member.size > MAX_FILE_BYTES or total > MAX_SUBSET_BYTES:
-            raise RuntimeError(f"{origin}: {member.name} is {member.size:,} bytes, more than UNIPEN's files")
+        if member.size > MAX_FILE_BYTES:
+            raise RuntimeError(f"{origin}: {member.name} is {member.size:,} bytes, more than a UNIPEN file's "
+                               f"{MAX_FILE_BYTES:,}")
+        if total > MAX_SUBSET_BYTES:
+            raise RuntimeError(f"{origin}: more than {MAX_SUBSET_BYTES:,} bytes of files: not the UNIPEN subset")
         out = tree.joinpath(*parts)
         out.parent.mkdir(parents=True, exist_ok=True)
         h = hashlib.sha256()
