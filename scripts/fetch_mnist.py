@@ -1,7 +1,9 @@
-"""Fetch the MNIST IDX files into data/mnist, verified by SHA-256.
+"""Fetch the MNIST IDX files, verified by SHA-256: an alias of `python -m tinycnn.data fetch mnist`.
 
     python scripts/fetch_mnist.py                  # from the public mirrors
     python scripts/fetch_mnist.py --from DIR       # from a local folder (no internet)
+
+They go into tinycnn.data.paths.data_root() / "mnist" (or --dest DIR).
 """
 import sys
 

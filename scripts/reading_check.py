@@ -13,6 +13,11 @@ Four sets, none used in training or in choosing the thresholds, each read as the
 and MNIST's test set. For each: accuracy per digit, the commonest confusions, the confidently
 wrong rate (a digit named, and wrong, among all digits), the share of non-digits named as a
 digit, and the expected calibration error before and after temperature scaling.
+
+Then real writers: the UNIPEN digits of the dev_report writers (never trained or tuned on; see
+tinycnn.data.unipen.writer_split), each drawn anywhere on a 280 px canvas with a 24 px brush at a
+height of 35-85% of it, read through tc.read_digit from the pixels and from the strokes, as the pad
+reads. Skipped, with a note, when UNIPEN has not been fetched (python -m tinycnn.data fetch unipen).
 """
 import argparse
 import io
@@ -25,7 +30,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 import tinycnn as tc
-from tinycnn.digits.calibration import digit_ece, logits_of, split_probs
+from tinycnn.digits.calibration import digit_ece, ece, logits_of, split_probs
 from tinycnn.digits.reading import calibration, decide, drawing_input
 from tinycnn.digits.strokes import digit_strokes, make_digits, make_non_digits, rng_for
 
@@ -149,27 +154,52 @@ def report(name, model, x, labels, out=print):
     return fig, named
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("model", nargs="?", help="model file (default: the shipped one)")
-    ap.add_argument("--n", type=int, default=1000, help="generated digits and non-digits per set")
-    ap.add_argument("--per-style", type=int, default=20, help="drawings per template style")
-    ap.add_argument("--photos", type=int, default=300)
-    ap.add_argument("--seed", type=int, default=0, help="check seed (training and calibration use other streams)")
-    args = ap.parse_args(argv)
-    if args.model and not os.path.isfile(args.model):
-        print(f"error: no model file at {args.model}", file=sys.stderr)
-        return 1
+CONFIDENT = 0.6  # "confidently wrong" on real writers: top probability at least this, and wrong
+
+
+def real_writers(model, seed, part="dev_report"):
+    """UNIPEN's `part` writers drawn as on the pad: (images (N, 280, 280) float32, strokes, labels
+    (N,), writer ids (N,)); None when UNIPEN has not been fetched."""
+    from tinycnn.data.unipen import load_unipen, writer_split
+    from tinycnn.digits.pendigits import CANVAS, draw_sample
+
     try:
-        model = tc.load(args.model) if args.model else tc.pretrained()
-        outputs = tc.check_digit_reader(model, args.model or "the shipped model")
-    except tc.ModelFileError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    c = calibration(model)
-    print(f"model {args.model or 'shipped'}: {outputs} outputs, temperature "
-          f"{c['temperature']:.3f}, unsure below {c['unsure']:.2f}, not a digit from {c['not_a_digit']:.2f}")
-    t = time.time()
+        samples = [s for s in load_unipen() if writer_split(s.writer) == part]
+    except FileNotFoundError as e:
+        print(f"\nreal writers: skipped ({e})")
+        return None
+    rng = np.random.default_rng([19, seed])
+    drawn = [draw_sample(s, height=rng.uniform(0.35, 0.85) * CANVAS, place=rng.uniform(0, 1, 2)) for s in samples]
+    return ([d[0] for d in drawn], [d[1] for d in drawn], np.array([s.label for s in samples]),
+            np.array([s.writer for s in samples]))
+
+
+def report_readings(name, readings, labels, writers, out=print):
+    """Print the figures of tc.read_digit's readings of digits; returns them as a dict.
+    readings: N Readings; labels (N,) int; writers (N,) writer ids."""
+    probs = np.stack([r.probs for r in readings])
+    read = np.where(probs.max(1) > 0, probs.argmax(1), -1)  # blank or too small: nothing read
+    right, top = read == labels, probs.max(1)
+    fig = {"set": name, "n": len(labels), "accuracy": float(right.mean()),
+           "writers_mean": float(np.mean([right[writers == w].mean() for w in np.unique(writers)])),
+           "per_digit": {int(d): float(right[labels == d].mean()) for d in np.unique(labels)},
+           "confidently_wrong": float(np.mean((top >= CONFIDENT) & ~right)),
+           "named_wrong": float(np.mean([r.verdict == "digit" and r.digit != y for r, y in zip(readings, labels)])),
+           "not_read": float(np.mean(read < 0)), "ece": ece(top, right)}
+    pairs = {}
+    for t, p in zip(labels[~right], read[~right]):
+        pairs[(int(t), int(p))] = pairs.get((int(t), int(p)), 0) + 1
+    fig["confusions"] = sorted(pairs.items(), key=lambda kv: -kv[1])[:5]
+    out(f"\n{name}: {len(labels)} digits by {len(np.unique(writers))} writers  read right {fig['accuracy']:.2%} "
+        f"(writers' mean {fig['writers_mean']:.2%})  confidently wrong (top >= {CONFIDENT}) {fig['confidently_wrong']:.2%}  "
+        f"named and wrong {fig['named_wrong']:.2%}  ECE {fig['ece']:.2%}  blank or too small {fig['not_read']:.2%}")
+    out("  per digit: " + "  ".join(f"{d}:{a:.1%}" for d, a in fig["per_digit"].items()))
+    out("  confusions (true->read: count): " + ", ".join(f"{t}->{p}: {k}" for (t, p), k in fig["confusions"]))
+    return fig
+
+
+def synthetic_sets(model, args):
+    """The sets made here (templates, generated digits and non-digits, photos) and MNIST's test set."""
     report("templates (scripts/checks/handwriting.py, held out)", model, *templates(args.per_style, args.seed))
     rng = rng_for("check", args.seed)
     report("generated (check seeds)", model, *make_digits(args.n, rng))
@@ -185,6 +215,44 @@ def main(argv=None):
     report("photos (Pillow: texture, light ramp, blur, JPEG)", model, *photos(args.photos, args.seed))
     _, _, xte, yte = tc.load_mnist()
     report("MNIST test", model, xte, yte.astype(np.int64))
+
+
+def check_real_writers(model, seed):
+    """Read the dev_report writers' digits through tc.read_digit, from the pixels and from the strokes."""
+    real = real_writers(model, seed)
+    if real is None:
+        return
+    images, strokes, labels, writers = real
+    for how in ("pixels", "strokes"):
+        readings = [tc.read_digit(a, model, strokes=s if how == "strokes" else None) for a, s in zip(images, strokes)]
+        report_readings(f"real writers (UNIPEN dev_report), read from the {how}", readings, labels, writers)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("model", nargs="?", help="model file (default: the shipped one)")
+    ap.add_argument("--n", type=int, default=1000, help="generated digits and non-digits per set")
+    ap.add_argument("--per-style", type=int, default=20, help="drawings per template style")
+    ap.add_argument("--photos", type=int, default=300)
+    ap.add_argument("--seed", type=int, default=0, help="check seed (training and calibration use other streams)")
+    ap.add_argument("--real-only", action="store_true", help="only the real writers (UNIPEN dev_report)")
+    args = ap.parse_args(argv)
+    if args.model and not os.path.isfile(args.model):
+        print(f"error: no model file at {args.model}", file=sys.stderr)
+        return 1
+    try:
+        model = tc.load(args.model) if args.model else tc.pretrained()
+        outputs = tc.check_digit_reader(model, args.model or "the shipped model")
+    except tc.ModelFileError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    c = calibration(model)
+    print(f"model {args.model or 'shipped'}: {outputs} outputs, temperature "
+          f"{c['temperature']:.3f}, unsure below {c['unsure']:.2f}, not a digit from {c['not_a_digit']:.2f}")
+    t = time.time()
+    if not args.real_only:
+        synthetic_sets(model, args)
+    check_real_writers(model, args.seed)
     print(f"\n({time.time() - t:.0f} s)")
     return 0
 

@@ -47,3 +47,34 @@ def mnist():
         if os.environ.get("CI") or os.environ.get("TINYCNN_REQUIRE_MNIST"):
             pytest.fail(f"real MNIST is required here: {e}")
         pytest.skip(str(e))
+
+
+def _require(what, error):
+    """Skip a test whose real data is absent, except under CI, where absence is a failure."""
+    if os.environ.get("CI") or os.environ.get("TINYCNN_REQUIRE_DATA"):
+        pytest.fail(f"{what} is required here: {error}")
+    pytest.skip(str(error))
+
+
+@pytest.fixture(scope="session")
+def unipen():
+    """The real UNIPEN digits (tinycnn.data.unipen.load_unipen). Skipped when absent, except under CI."""
+    from tinycnn.data.unipen import load_unipen
+
+    try:
+        return load_unipen()
+    except FileNotFoundError as e:
+        _require("real UNIPEN (python -m tinycnn.data fetch unipen)", e)
+
+
+@pytest.fixture(scope="session")
+def unipen_archive():
+    """The path of ../shared/unipen's archive beside the checkout. Skipped when absent, except under CI."""
+    from pathlib import Path
+
+    from tinycnn.data.unipen import ARCHIVE
+
+    path = Path(__file__).resolve().parents[1].parent / "shared" / "unipen" / ARCHIVE
+    if not path.is_file():
+        _require("../shared/unipen", FileNotFoundError(f"no {path}"))
+    return path

@@ -51,7 +51,8 @@ def test_raw_files_load_too(mnist_dir, tmp_path):
 
 
 def test_missing_data_says_how_to_fetch(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"missing: train-images-idx3-ubyte.*fetch_mnist.py"):
+    with pytest.raises(FileNotFoundError, match=r"missing: train-images-idx3-ubyte.*"
+                                                r"Fetch it with: python -m tinycnn.data fetch mnist --dest "):
         load_mnist(tmp_path)
 
 
@@ -97,7 +98,8 @@ def test_fetch_offline_fails_fast_with_advice(tmp_path):
             f"sys.exit(m.main(['--dest', {str(tmp_path)!r}]))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 1
-    assert "--from DIR" in r.stderr and "could not get train-images-idx3-ubyte" in r.stderr
+    assert "python -m tinycnn.data fetch mnist --from DIR" in r.stderr
+    assert "could not get train-images-idx3-ubyte" in r.stderr
 
 
 def test_fetch_command_line_from_real_folder(mnist_dir, tmp_path):

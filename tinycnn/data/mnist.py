@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..fileio import atomic_open
 from .idx import read_idx
+from .paths import data_root
 
 FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -30,7 +31,7 @@ MIRRORS = [
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
     "http://yann.lecun.com/exdb/mnist/",
 ]
-FETCH_COMMAND = "python scripts/fetch_mnist.py   (or: python -m tinycnn.data fetch)"
+FETCH_COMMAND = "python -m tinycnn.data fetch mnist"  # scripts/fetch_mnist.py is an alias
 TIMEOUT_SECONDS = 10
 
 
@@ -38,20 +39,9 @@ class ChecksumError(ValueError):
     """A file's decompressed content is not the MNIST release."""
 
 
-def _is_project(folder):
-    return (folder / "pyproject.toml").is_file() and (folder / "tinycnn").is_dir()
-
-
 def default_root():
-    """Where MNIST lives: $TINYCNN_DATA; else data/mnist of the tinycnn checkout this package
-    runs from, or of the one you are in (after a non-editable install the package is not in
-    the checkout, but the scripts are run from it); else ~/.cache/tinycnn/mnist."""
-    if os.environ.get("TINYCNN_DATA"):
-        return Path(os.environ["TINYCNN_DATA"])
-    for folder in (Path(__file__).resolve().parents[2], Path.cwd()):
-        if _is_project(folder):
-            return folder / "data" / "mnist"
-    return Path.home() / ".cache" / "tinycnn" / "mnist"
+    """Where MNIST lives: data_root() / "mnist" (see tinycnn.data.paths), whatever the current folder."""
+    return data_root() / "mnist"
 
 
 def _find(root, name):
@@ -159,16 +149,16 @@ def fetch(dest=None, source=None, mirrors=MIRRORS, log=print):
         else:
             hint = ("" if source is not None else
                     "\nNo internet? Copy the files from a folder that has them: "
-                    "python scripts/fetch_mnist.py --from DIR")
+                    f"{FETCH_COMMAND} --from DIR")
             raise RuntimeError(f"could not get {name}:\n  " + "\n  ".join(errors) + hint)
     return dest
 
 
 def main(argv=None):
-    """Command line: fetch MNIST into data/mnist (or --dest), from the mirrors or --from DIR."""
+    """Command line: fetch MNIST into default_root() (or --dest), from the mirrors or --from DIR."""
     import argparse
 
-    p = argparse.ArgumentParser(prog="fetch_mnist", description="Fetch and verify the MNIST IDX files.")
+    p = argparse.ArgumentParser(prog=FETCH_COMMAND, description="Fetch and verify the MNIST IDX files.")
     p.add_argument("--from", dest="source", metavar="DIR",
                    help="copy from this local folder instead of downloading")
     p.add_argument("--dest", metavar="DIR", help=f"where to put them (default: {default_root()})")
