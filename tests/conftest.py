@@ -31,7 +31,7 @@ def small_config(tmp_path, **kw):
     from tinycnn.digits.train import Config
 
     base = dict(arch="seed", epochs=2, batch_size=64, out=str(tmp_path / "m.npz"),
-                synthetic=0, non_digits=0, calibration_digits=100)
+                synthetic=0, non_digits=0, pen_per_writer=0, calibration_digits=100)
     base.update(kw)
     return Config(**base)
 

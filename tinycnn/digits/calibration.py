@@ -121,14 +121,16 @@ def choose_thresholds(logits, labels, temperature=1.0):
     return {"unsure": unsure, "not_a_digit": cut}
 
 
-def calibration_set(val_images, val_labels, seed, digits=3000, non_digits=1500):
-    """Held-out images for calibration: the given MNIST validation digits plus generated digits
-    and non-digits from the "calibrate" seed stream. Returns (images (N, 28, 28) uint8, labels (N,))."""
+def calibration_set(val_images, val_labels, seed, digits=3000, non_digits=1500, extra=None):
+    """Held-out images for calibration: the given MNIST validation digits, generated digits and
+    non-digits from the "calibrate" seed stream, and `extra` (images, labels), such as the real pen
+    digits of the writers kept to tune on. Returns (images (N, 28, 28) uint8, labels (N,))."""
     rng = rng_for("calibrate", seed)
     gx, gy = make_digits(digits, rng)
     nx, ny, _ = make_non_digits(non_digits, rng)
-    return (np.concatenate([np.asarray(val_images, np.uint8), gx, nx]),
-            np.concatenate([np.asarray(val_labels, np.int64), gy, ny]))
+    ex, ey = extra if extra is not None else (np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64))
+    return (np.concatenate([np.asarray(val_images, np.uint8), gx, nx, ex]),
+            np.concatenate([np.asarray(val_labels, np.int64), gy, ny, ey]))
 
 
 def calibrate(model, images, labels):

@@ -20,7 +20,7 @@ from .preprocess import preprocess_digit
 NOT_A_DIGIT = 10   # the label of the "not a digit" class
 RENDER = 48        # side of the small canvas generated drawings are rendered on (cheap, and
                    # preprocess_digit scales every drawing to the same size anyway)
-PURPOSES = {"train": 0, "calibrate": 1, "check": 2}  # independent seed streams per use
+PURPOSES = {"train": 0, "calibrate": 1, "check": 2, "pen": 3}  # independent seed streams per use
 
 
 def rng_for(purpose, seed):

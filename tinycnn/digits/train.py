@@ -26,15 +26,20 @@ from pathlib import Path
 import numpy as np
 
 from .. import random as tc_random
-from .architectures import ARCHITECTURES
-from .augment import augment, restroke
-from ..speed.memory import keep_freed_memory
-from .calibration import calibrate, calibration_set
 from ..data import load_mnist
+from ..data.mnist import default_root as mnist_root
+from ..data.unipen import FOLDER as UNIPEN_FOLDER
+from ..data.unipen import default_root as unipen_root
+from ..data.unipen import load_unipen, read_manifest, writer_split
 from ..fileio import atomic_open, remove_stale_temps
 from ..losses import softmax_cross_entropy
-from ..modelfile import Archive, ModelFileError, read_arrays
 from ..optim import Adam, WeightAverage
+from ..speed.memory import keep_freed_memory
+from .architectures import ARCHITECTURES
+from .augment import augment, restroke
+from .calibration import calibrate, calibration_set
+from .checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from .pendigits import pen_set, per_writer
 from .preprocess import preprocess_digit
 from .strokes import NOT_A_DIGIT, make_digits, make_non_digits, rng_for
 
@@ -57,7 +62,9 @@ class Config:
     out: str = "runs/model.npz"
     limit: int = 0
     data: str = ""
-    synthetic: int = 12000     # generated digits added to MNIST's (tinycnn.strokes)
+    pen_per_writer: int = 150  # real pen digits (UNIPEN's training writers) at most per writer (0: none)
+    unipen: str = ""           # UNIPEN's folder ("": the data folder's)
+    synthetic: int = 12000     # generated digits added to MNIST's (tinycnn.digits.strokes)
     non_digits: int = 4000     # generated non-digits, an 11th class "not a digit" (0: ten classes)
     thicken: float = 0.25      # share of training images whose strokes are made one pixel thicker,
     thin: float = 0.1          # and thinner (with augmentation only)
@@ -68,17 +75,40 @@ class Config:
 DIGIT_CLASSES = [str(d) for d in range(10)]
 
 
-def generated_training_set(cfg, log=print):
+def generated_training_set(cfg, share=1.0, log=print):
     """The generated part of the training set, the same for the same cfg.seed: cfg.synthetic
-    digits and cfg.non_digits non-digits from the "train" seed stream of tinycnn.strokes, read
-    through preprocess_digit as drawings are. Returns (images (N, 28, 28) uint8, labels (N,))."""
+    digits and cfg.non_digits non-digits (times `share`) from the "train" seed stream of
+    tinycnn.digits.strokes, read through preprocess_digit as drawings are.
+    Returns (images (N, 28, 28) uint8, labels (N,))."""
     t = time.time()
     rng = rng_for("train", cfg.seed)
-    dx, dy = make_digits(cfg.synthetic, rng)
-    nx, ny, _ = make_non_digits(cfg.non_digits, rng)
-    if cfg.synthetic or cfg.non_digits:
-        log(f"generated {cfg.synthetic} digits and {cfg.non_digits} non-digits in {time.time() - t:.1f}s")
+    n_digits, n_non = round(cfg.synthetic * share), round(cfg.non_digits * share)
+    dx, dy = make_digits(n_digits, rng)
+    nx, ny, _ = make_non_digits(n_non, rng)
+    if n_digits or n_non:
+        log(f"generated {n_digits} digits and {n_non} non-digits in {time.time() - t:.1f}s")
     return np.concatenate([dx, nx]), np.concatenate([dy, ny])
+
+
+def pen_training_set(cfg, share=1.0, log=print):
+    """Real pen digits: UNIPEN's training writers (at most cfg.pen_per_writer digits each, times
+    `share`), drawn and read as the pad does (tinycnn.digits.pendigits), and the dev_tune writers'
+    digits, which only calibration sees. The dev_report writers are never touched.
+    Returns (images (N, 28, 28) uint8, labels (N,), (tune images, tune labels))."""
+    none = (np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64))
+    if not cfg.pen_per_writer:
+        return (*none, none)
+    t = time.time()
+    samples = load_unipen(cfg.unipen or None)
+    rng = rng_for("pen", cfg.seed)
+    train = per_writer([s for s in samples if writer_split(s.writer) == "train"], cfg.pen_per_writer, rng)
+    if share < 1:
+        train = [train[i] for i in np.sort(rng.choice(len(train), round(len(train) * share), replace=False))]
+    px, py = pen_set(train, rng)
+    tune = pen_set([s for s in samples if writer_split(s.writer) == "dev_tune"], rng)
+    log(f"drew {len(px)} real pen digits of {len({s.writer for s in train})} writers to train on, and "
+        f"{len(tune[1])} to calibrate on, in {time.time() - t:.1f}s")
+    return px, py, tune
 
 
 class TrainingDiverged(RuntimeError):
@@ -108,7 +138,7 @@ def check_config(cfg, own_model=False):
     problems = []
     if cfg.epochs < 1:
         problems.append(f"--epochs must be >= 1, got {cfg.epochs}")
-    for name in ("synthetic", "non_digits", "calibration_digits"):
+    for name in ("pen_per_writer", "synthetic", "non_digits", "calibration_digits"):
         if getattr(cfg, name) < 0:
             problems.append(f"--{name.replace('_', '-')} must be >= 0, got {getattr(cfg, name)}")
     for name in ("thicken", "thin"):
@@ -285,107 +315,6 @@ def _weights_in(model, arrays):
         model.load_state_dict(own)
 
 
-def checkpoint_path(cfg):
-    return Path(cfg.out).with_name(Path(cfg.out).stem + ".checkpoint.npz")
-
-
-def _save_checkpoint(path, model, opt, average, best, state):
-    arrays = {f"model/{k}": v for k, v in model.state_dict().items()}
-    arrays.update({f"average/{k}": v for k, v in (average.state_dict() if average else {}).items()})
-    arrays.update({f"best/{k}": v for k, v in (best or {}).items()})
-    arrays.update({f"opt/{k}": v for k, v in opt.state_dict().items()})
-    if state.get("perm") is not None:
-        arrays["perm"] = state["perm"]
-    meta = {k: v for k, v in state.items() if k != "perm"}
-    with atomic_open(path) as f:
-        np.savez(f, __state__=np.array(json.dumps(meta)), **arrays)
-
-
-_STATE_TYPES = dict(epoch=int, step_in_epoch=int, history=list, best_score=(float, type(None)),
-                    best_epoch=(int, type(None)), bad_epochs=int, plateau_factor=float,
-                    plateau_best=(float, type(None)), plateau_bad=int, partial=list, rng=dict,
-                    config=dict, elapsed=float)
-
-
-def _check_state(state, path, epochs, steps_per_epoch):
-    """The checkpoint's JSON state, refused unless every field has the type and range training needs."""
-    def bad(problem):
-        return ModelFileError(f"{path}: entry __state__: {problem}")
-
-    if not isinstance(state, dict):
-        raise bad("not an object")
-    for key, kinds in _STATE_TYPES.items():
-        kinds = kinds if isinstance(kinds, tuple) else (kinds,)
-        v = state.get(key, ...)
-        ok = isinstance(v, kinds) and not isinstance(v, bool)
-        if not ok and float in kinds and isinstance(v, int) and not isinstance(v, bool):
-            ok = True
-        if not ok:
-            raise bad(f"{key} is {v!r:.60}, expected {' or '.join(k.__name__ for k in kinds)}")
-    if not 0 <= state["epoch"] <= epochs or not 0 <= state["step_in_epoch"] <= steps_per_epoch:
-        raise bad(f"epoch {state['epoch']}, step {state['step_in_epoch']} is outside this run "
-                  f"({epochs} epochs of {steps_per_epoch} steps)")
-    p = state["partial"]
-    if len(p) != 3 or not all(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0 for v in p):
-        raise bad("partial must be [loss sum, right, seen]")
-    if not all(isinstance(h, dict) for h in state["history"]) or len(state["history"]) != state["epoch"]:
-        raise bad("history must hold one row per finished epoch")
-
-
-def _load_checkpoint(path, cfg, model, opt, average, rng, fit_idx, steps_per_epoch):
-    """Restore model, optimiser, weight average and random generator from the checkpoint at `path`; returns
-    (best weights or None, state). Everything is checked first: ModelFileError names a damaged
-    file, ValueError options that differ from those the checkpoint was written with."""
-    params = {k: (v.shape, f"parameter {k}") for k, v in model.named_parameters()}
-    weights = {k: (v.shape, f"the model's {k}") for k, v in model.state_dict().items()}
-    with Archive(path, "tinycnn checkpoint") as ar:
-        state = ar.json("__state__")
-        _check_state(state, path, cfg.epochs, steps_per_epoch)
-        # Before the arrays: other options (--weight-average above all) expect other entries.
-        changed = _same_options(dataclasses.asdict(cfg), state["config"])
-        if changed:
-            raise ValueError(f"--resume: the options differ from the checkpoint's (now, then): {changed}" + (
-                "; None: an option added since the checkpoint was written, so start again without --resume"
-                if any(then is None for _, then in changed.values()) else ""))
-        known = {"__state__", "perm", "opt/t"}
-        prefixes = ("model/", "best/", "opt/") + (("average/",) if average else ())
-        stray = sorted(n for n in ar.entries if n not in known and not n.startswith(prefixes))
-        if stray:
-            raise ar.fault(stray[0], "not part of a tinycnn checkpoint")
-        arrays = read_arrays(ar, weights, "model/", source=path)
-        best = read_arrays(ar, weights, "best/", source=path) if any(n.startswith("best/") for n in ar.entries) else None
-        averaged = read_arrays(ar, weights, "average/", source=path) if average else None
-        moments = {f"{k}/{m}": v for k, v in params.items() for m in ("m", "v")}
-        has_moments = any(n.startswith("opt/") and n != "opt/t" for n in ar.entries)
-        opt_arrays = read_arrays(ar, moments if has_moments else {}, "opt/", skip={"opt/t"}, source=path)
-        if "opt/t" not in ar.entries:
-            raise ModelFileError(f"{path}: no opt/t entry (the optimiser's step count)")
-        opt_arrays["t"] = ar.array("opt/t", (), "iu", "the optimiser's step count")
-        if "perm" in ar.entries:
-            perm = ar.array("perm", (len(fit_idx),), "iu", "this run's training split")
-            if not np.array_equal(np.sort(perm), fit_idx):
-                raise ar.fault("perm", "is not an order of this run's training images")
-        else:
-            perm = None
-    try:
-        rng.bit_generator.state = state["rng"]
-    except (TypeError, ValueError, KeyError, OverflowError) as e:
-        raise ModelFileError(f"{path}: entry __state__: the random-number state is damaged ({e})") from None
-    model.load_state_dict(arrays, source=str(path))
-    opt.load_state_dict(opt_arrays)
-    if average:
-        average.load_state_dict(averaged, source=str(path))
-    state["perm"] = perm
-    return best, state
-
-
-def _same_options(now, then):
-    """{option: (now, then)} where they differ; paths compared as resolved paths."""
-    def norm(key, v):
-        return os.path.realpath(v) if key in ("out", "data") and isinstance(v, str) and v else v
-    return {k: (v, then.get(k)) for k, v in now.items() if norm(k, v) != norm(k, then.get(k))}
-
-
 def train(cfg, data=None, log=print, on_step=None, resume=False, model=None):
     """Run training as `cfg` says. Returns a dict of results (also written to metrics.json).
 
@@ -400,254 +329,359 @@ def train(cfg, data=None, log=print, on_step=None, resume=False, model=None):
         for name in [cfg.out, checkpoint_path(cfg)] + [folder / n for n in REPORT_FILES]:
             for tmp in remove_stale_temps(name):  # left by a run killed while writing
                 log(f"removed {tmp}, left by an interrupted write")
-        return _train(cfg, data, log, on_step, resume, model)
+        started = time.time()
+        run = build(cfg, prepare_data(cfg, data, log), model)
+        if resume:
+            restore(run, log)
+        with _StopFlag() as stop:
+            while run.progress.epoch < cfg.epochs:
+                if not one_epoch(run, stop, on_step):
+                    return stopped(run, log, during_epoch=True)
+                early = end_of_epoch(run, log)
+                if stop.requested:
+                    return stopped(run, log, during_epoch=False)
+                if early:
+                    break
+        return finish(run, log, started)
 
 
-def _train(cfg, data, log, on_step, resume, model):
-    from tqdm import tqdm
+@dataclasses.dataclass
+class Data:
+    """The images of one run: training (MNIST's, then the added drawings) and test, uint8 (N, 28, 28)."""
+    images: np.ndarray
+    labels: np.ndarray        # int64; NOT_A_DIGIT for non-digits
+    fit_idx: np.ndarray       # the images trained on
+    val_idx: np.ndarray       # MNIST's images held out for validation
+    test_images: np.ndarray
+    test_labels: np.ndarray
+    classes: list
+    mix: dict                 # how many images of each kind, for the model's meta
+    pen_tune: tuple           # (images, labels) of the pen writers kept to tune calibration
 
-    built_here = model is None
-    started = time.time()
+
+@dataclasses.dataclass
+class Progress:
+    """Where a run is: all of it goes into the checkpoint (as JSON, perm as an array)."""
+    config: dict
+    epoch: int = 0
+    step_in_epoch: int = 0
+    history: list = dataclasses.field(default_factory=list)
+    best_score: float = None
+    best_epoch: int = None
+    bad_epochs: int = 0
+    plateau_factor: float = 1.0
+    plateau_best: float = None
+    plateau_bad: int = 0
+    partial: list = dataclasses.field(default_factory=lambda: [0.0, 0, 0])  # loss sum, right, seen
+    rng: dict = None
+    elapsed: float = 0.0
+    perm: np.ndarray = None   # this epoch's order of fit_idx
+
+
+@dataclasses.dataclass
+class Run:
+    """One training run: its data, model, optimiser, running average and progress."""
+    cfg: Config
+    data: Data
+    model: object
+    opt: Adam
+    average: WeightAverage
+    rng: np.random.Generator
+    progress: Progress
+    best: dict = None          # the state dict kept (the best validation epoch's)
+    built_here: bool = True
+    clock: float = dataclasses.field(default_factory=time.time)
+
+    @property
+    def steps_per_epoch(self):
+        return math.ceil(len(self.data.fit_idx) / self.cfg.batch_size)
+
+
+def prepare_data(cfg, data, log):
+    """MNIST (or `data`), its validation split, and the drawings added to the training images:
+    real pen digits, generated digits and non-digits. Validation stays MNIST's."""
     xtr, ytr, xte, yte = data if data is not None else load_mnist(cfg.data or None)
     if cfg.limit:
         xtr, ytr = xtr[:cfg.limit], ytr[:cfg.limit]
     if cfg.val_split >= len(xtr):
         raise ValueError(f"--val-split {cfg.val_split} leaves none of the {len(xtr)} training images to train on")
-
     val_idx, fit_idx = validation_split(len(xtr), cfg.seed, cfg.val_split)
-    rng = tc_random.default_rng()
-    # Generated drawings join the training images only; validation stays MNIST's.
-    gx, gy = generated_training_set(cfg, log)
-    fit_idx = np.concatenate([fit_idx, np.arange(len(xtr), len(xtr) + len(gx))])
-    xtr, ytr = np.concatenate([xtr, gx]), np.concatenate([ytr.astype(np.int64), gy])
-    classes = DIGIT_CLASSES + (["not a digit"] if cfg.non_digits else [])
+    share = min(1.0, cfg.limit / 60000) if cfg.limit else 1.0  # --limit scales the added drawings too
+    px, py, pen_tune = pen_training_set(cfg, share, log)
+    gx, gy = generated_training_set(cfg, share, log)
+    added_x, added_y = np.concatenate([px, gx]), np.concatenate([py, gy])
+    mix = dict(mnist=len(fit_idx), pen=len(px), synthetic=int(np.sum(gy != NOT_A_DIGIT)),
+               non_digits=int(np.sum(gy == NOT_A_DIGIT)), pen_per_writer=cfg.pen_per_writer,
+               thicken=cfg.thicken, thin=cfg.thin)
+    return Data(np.concatenate([xtr, added_x]), np.concatenate([ytr.astype(np.int64), added_y]),
+                np.concatenate([fit_idx, np.arange(len(xtr), len(xtr) + len(added_x))]), val_idx, xte, yte,
+                DIGIT_CLASSES + (["not a digit"] if cfg.non_digits else []), mix, pen_tune)
+
+
+def build(cfg, data, model=None):
+    """The model (cfg.arch's, unless one is given), its optimiser and running average."""
+    built_here = model is None
+    classes = data.classes
     if model is None:
         model = ARCHITECTURES[cfg.arch](classes=len(classes))
     elif model.output_shape((1, 28, 28)) != (len(classes),):
         raise ValueError(f"the model gives outputs of shape {model.output_shape((1, 28, 28))}, but this training "
                          f"has {len(classes)} classes ({', '.join(classes[:2])}, ..., {classes[-1]}); "
                          "a ten-class model trains with non_digits=0")
-    opt = Adam(model, lr=cfg.lr, weight_decay=cfg.weight_decay)
     average = WeightAverage(model, cfg.weight_average) if cfg.weight_average else None
-    steps_per_epoch = math.ceil(len(fit_idx) / cfg.batch_size)
-    total_steps = steps_per_epoch * cfg.epochs
+    return Run(cfg, data, model, Adam(model, lr=cfg.lr, weight_decay=cfg.weight_decay), average,
+               tc_random.default_rng(), Progress(config=dataclasses.asdict(cfg)), built_here=built_here)
 
-    state = dict(epoch=0, step_in_epoch=0, history=[], best_score=None, best_epoch=None, bad_epochs=0,
-                 plateau_factor=1.0, plateau_best=None, plateau_bad=0, partial=[0.0, 0, 0],
-                 rng=None, config=dataclasses.asdict(cfg), elapsed=0.0, perm=None)
-    best = None
-    ckpt = checkpoint_path(cfg)
-    if resume:
-        if not ckpt.is_file():
-            raise FileNotFoundError(f"--resume: no checkpoint at {ckpt}")
-        best, saved = _load_checkpoint(ckpt, cfg, model, opt, average, rng, fit_idx, steps_per_epoch)
-        saved["config"] = dataclasses.asdict(cfg)
-        state.update(saved)
-        log(f"resuming from {ckpt}: epoch {state['epoch'] + 1}, step {state['step_in_epoch']}")
 
-    def save_checkpoint(perm=None):
-        state["rng"] = rng.bit_generator.state
-        state["perm"] = perm
-        state["elapsed"] = state["elapsed"] + time.time() - clock[0]
-        clock[0] = time.time()
-        with _writing(f"the checkpoint {ckpt}", ckpt):
-            _save_checkpoint(ckpt, model, opt, average, best, state)
+def restore(run, log):
+    """Continue from the checkpoint beside cfg.out."""
+    ckpt = checkpoint_path(run.cfg)
+    if not ckpt.is_file():
+        raise FileNotFoundError(f"--resume: no checkpoint at {ckpt}")
+    run.best, saved = load_checkpoint(ckpt, run.cfg, run.model, run.opt, run.average, run.rng,
+                                      run.data.fit_idx, run.steps_per_epoch)
+    saved["config"] = dataclasses.asdict(run.cfg)
+    run.progress = Progress(**saved)
+    log(f"resuming from {ckpt}: epoch {run.progress.epoch + 1}, step {run.progress.step_in_epoch}")
 
-    clock = [time.time()]
-    stopped = False
-    with _StopFlag() as stop:
-        while state["epoch"] < cfg.epochs and not stopped:
-            epoch = state["epoch"]
-            if state["perm"] is None:
-                state["perm"] = fit_idx[rng.permutation(len(fit_idx))]
-                state["step_in_epoch"], state["partial"] = 0, [0.0, 0, 0]
-            perm = state["perm"]
-            model.train()
-            t0 = time.time()
-            bar = tqdm(range(state["step_in_epoch"], steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}",
-                       initial=state["step_in_epoch"], total=steps_per_epoch, leave=False, disable=None,
-                       dynamic_ncols=True)
-            seen_at_start = state["partial"][2]
-            for s in bar:
-                idx = perm[s * cfg.batch_size:(s + 1) * cfg.batch_size]
-                x = to_input(xtr[idx])
-                if cfg.augment:
-                    x = augment(restroke(x, rng, cfg.thicken, cfg.thin), rng)
-                step = epoch * steps_per_epoch + s
-                opt.lr = lr_at(cfg, step, total_steps, state["plateau_factor"])
-                logits = model.forward(x)
-                loss, dlogits = softmax_cross_entropy(logits, ytr[idx], cfg.label_smoothing)
-                if not math.isfinite(loss):
-                    raise TrainingDiverged(
-                        f"the loss became {loss} at epoch {epoch + 1}, step {s + 1} (learning rate {opt.lr:.3g}); "
-                        f"nothing was written. Try a lower --lr; the last good checkpoint is {ckpt}")
-                model.backward(dlogits)
-                opt.step()
-                opt.zero_grad()
-                if average:
-                    average.update(step + 1)
-                p = state["partial"]
-                p[0] += loss * len(idx)
-                p[1] += int(np.sum(logits.argmax(1) == ytr[idx]))
-                p[2] += len(idx)
-                state["step_in_epoch"] = s + 1
-                rate = (p[2] - seen_at_start) / max(time.time() - t0, 1e-9)
-                bar.set_postfix(loss=f"{p[0] / p[2]:.4f}", acc=f"{p[1] / p[2]:.4f}", img_s=f"{rate:.0f}")
-                if on_step is not None:
-                    on_step(step + 1)
-                if stop.requested and state["step_in_epoch"] < steps_per_epoch:
-                    save_checkpoint(perm)
-                    log(f"stopped at epoch {epoch + 1}, step {s + 1}; checkpoint saved to {ckpt}. "
-                        f"Continue with the same options and --resume.")
-                    stopped = True
-                    break
+
+def save(run, perm=None):
+    """Write the checkpoint (perm: this epoch's order, when stopping inside it)."""
+    p, now = run.progress, time.time()
+    p.rng, p.perm, p.elapsed, run.clock = run.rng.bit_generator.state, perm, p.elapsed + now - run.clock, now
+    ckpt = checkpoint_path(run.cfg)
+    with _writing(f"the checkpoint {ckpt}", ckpt):
+        save_checkpoint(ckpt, run.model, run.opt, run.average, run.best, dataclasses.asdict(p))
+
+
+def one_epoch(run, stop, on_step):
+    """Train on one epoch's batches (or what is left of them). False when Ctrl-C stopped it inside."""
+    from tqdm import tqdm
+
+    cfg, p, d, model = run.cfg, run.progress, run.data, run.model
+    if p.perm is None:
+        p.perm, p.step_in_epoch, p.partial = d.fit_idx[run.rng.permutation(len(d.fit_idx))], 0, [0.0, 0, 0]
+    n, total = run.steps_per_epoch, run.steps_per_epoch * cfg.epochs
+    model.train()
+    t0, seen_at_start = time.time(), p.partial[2]
+    bar = tqdm(range(p.step_in_epoch, n), desc=f"epoch {p.epoch + 1}/{cfg.epochs}", initial=p.step_in_epoch,
+               total=n, leave=False, disable=None, dynamic_ncols=True)
+    for s in bar:
+        idx = p.perm[s * cfg.batch_size:(s + 1) * cfg.batch_size]
+        step = p.epoch * n + s
+        run.opt.lr = lr_at(cfg, step, total, p.plateau_factor)
+        loss, right = train_step(run, get_batch(run, idx), d.labels[idx], step)
+        p.partial = [p.partial[0] + loss * len(idx), p.partial[1] + right, p.partial[2] + len(idx)]
+        p.step_in_epoch = s + 1
+        rate = (p.partial[2] - seen_at_start) / max(time.time() - t0, 1e-9)
+        bar.set_postfix(loss=f"{p.partial[0] / p.partial[2]:.4f}", acc=f"{p.partial[1] / p.partial[2]:.4f}",
+                        img_s=f"{rate:.0f}")
+        if on_step is not None:
+            on_step(step + 1)
+        if stop.requested and s + 1 < n:
             bar.close()
-            if stopped:
-                break
+            save(run, p.perm)
+            return False
+    bar.close()
+    p.history.append(dict(epoch=p.epoch + 1, seconds=time.time() - t0))
+    return True
 
-            p = state["partial"]
-            # The weights kept are the running average's, when there is one, judged on validation;
-            # the last step's are judged too, to show what the average gains.
-            last_val_acc = None
-            if len(val_idx):
-                if average:
-                    last_val_acc = evaluate(model, xtr[val_idx], ytr[val_idx])[1]
-                with _weights_in(model, average.state_dict()) if average else contextlib.nullcontext():
-                    val_loss, val_acc, _ = evaluate(model, xtr[val_idx], ytr[val_idx])
-                score = val_loss
-            else:  # no validation set: judged by the last step's running training accuracy
-                val_loss = val_acc = float("nan")
-                score = -p[1] / p[2]
-            improved = state["best_score"] is None or score < state["best_score"]
-            if improved:
-                state["best_score"], state["best_epoch"], state["bad_epochs"] = score, epoch + 1, 0
-                best = average.state_dict() if average else {k: v.copy() for k, v in model.state_dict().items()}
-            else:
-                state["bad_epochs"] += 1
-            if cfg.schedule == "plateau":
-                if state["plateau_best"] is None or score < state["plateau_best"] - 1e-4:
-                    state["plateau_best"], state["plateau_bad"] = score, 0
-                else:
-                    state["plateau_bad"] += 1
-                    if state["plateau_bad"] >= 2:
-                        state["plateau_factor"] *= 0.5
-                        state["plateau_bad"] = 0
-            row = dict(epoch=epoch + 1, train_loss=p[0] / p[2], train_acc=p[1] / p[2], val_loss=val_loss,
-                       val_acc=val_acc, lr=opt.lr, seconds=time.time() - t0)
-            if last_val_acc is not None:
-                row["val_acc_last_step"] = last_val_acc
-            state["history"].append(row)
-            log(f"epoch {epoch + 1:3d}/{cfg.epochs}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f}  "
-                f"val loss {val_loss:.4f} acc {val_acc:.4f}"
-                + (f" (last step's weights {last_val_acc:.4f})" if last_val_acc is not None else "")
-                + f"  lr {opt.lr:.2e}  {row['seconds']:.1f}s" + ("  *" if improved else ""))
-            state["epoch"] += 1
-            state["perm"] = None
-            patience = effective_patience(cfg)
-            early = patience > 0 and state["bad_epochs"] >= patience
-            save_checkpoint()
-            if stop.requested:
-                log(f"stopped after epoch {epoch + 1}; checkpoint saved to {ckpt}. "
-                    f"Continue with the same options and --resume.")
-                stopped = True
-            elif early:
-                log(f"early stop: validation has not improved for {patience} epochs")
-                break
-    if stopped:
-        return {"stopped": True, "checkpoint": str(ckpt), "epoch": state["epoch"]}
 
-    if best is not None:
-        model.load_state_dict(best)
+def get_batch(run, idx):
+    """The training images `idx` as the model takes them, augmented unless --no-augment."""
+    x = to_input(run.data.images[idx])
+    if run.cfg.augment:
+        x = augment(restroke(x, run.rng, run.cfg.thicken, run.cfg.thin), run.rng)
+    return x
+
+
+def train_step(run, x, y, step):
+    """Forward, loss, backward, Adam, and the running average: (loss, how many read right)."""
+    logits = run.model.forward(x)
+    loss, dlogits = softmax_cross_entropy(logits, y, run.cfg.label_smoothing)
+    if not math.isfinite(loss):
+        raise TrainingDiverged(
+            f"the loss became {loss} at epoch {run.progress.epoch + 1}, step {step % run.steps_per_epoch + 1} "
+            f"(learning rate {run.opt.lr:.3g}); nothing was written. Try a lower --lr; the last good "
+            f"checkpoint is {checkpoint_path(run.cfg)}")
+    run.model.backward(dlogits)
+    run.opt.step()
+    run.opt.zero_grad()
+    if run.average:
+        run.average.update(step + 1)
+    return loss, int(np.sum(logits.argmax(1) == y))
+
+
+def estimate_validation(run):
+    """(score to minimise, validation loss, accuracy, the last step's accuracy or None). The weights
+    judged are the running average's, when there is one; the last step's are judged too, to show
+    what the average gains. Without a validation set: the running training accuracy."""
+    d, avg = run.data, run.average
+    if not len(d.val_idx):
+        return -run.progress.partial[1] / run.progress.partial[2], float("nan"), float("nan"), None
+    x, y = d.images[d.val_idx], d.labels[d.val_idx]
+    last = evaluate(run.model, x, y)[1] if avg else None
+    with _weights_in(run.model, avg.state_dict()) if avg else contextlib.nullcontext():
+        loss, acc, _ = evaluate(run.model, x, y)
+    return loss, loss, acc, last
+
+
+def end_of_epoch(run, log):
+    """Judge the epoch on validation, keep the best weights, step the plateau schedule, log and
+    checkpoint. True when early stopping says to end here."""
+    cfg, p = run.cfg, run.progress
+    score, val_loss, val_acc, last = estimate_validation(run)
+    improved = p.best_score is None or score < p.best_score
+    if improved:
+        p.best_score, p.best_epoch, p.bad_epochs = score, p.epoch + 1, 0
+        run.best = run.average.state_dict() if run.average else {k: v.copy() for k, v in run.model.state_dict().items()}
+    else:
+        p.bad_epochs += 1
+    if cfg.schedule == "plateau":
+        if p.plateau_best is None or score < p.plateau_best - 1e-4:
+            p.plateau_best, p.plateau_bad = score, 0
+        else:
+            p.plateau_bad += 1
+            if p.plateau_bad >= 2:
+                p.plateau_factor, p.plateau_bad = p.plateau_factor * 0.5, 0
+    row = p.history[-1]
+    row.update(train_loss=p.partial[0] / p.partial[2], train_acc=p.partial[1] / p.partial[2], val_loss=val_loss,
+               val_acc=val_acc, lr=run.opt.lr)
+    if last is not None:
+        row["val_acc_last_step"] = last
+    log(f"epoch {p.epoch + 1:3d}/{cfg.epochs}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f}  "
+        f"val loss {val_loss:.4f} acc {val_acc:.4f}" + (f" (last step's weights {last:.4f})" if last is not None else "")
+        + f"  lr {run.opt.lr:.2e}  {row['seconds']:.1f}s" + ("  *" if improved else ""))
+    p.epoch, p.perm = p.epoch + 1, None
+    save(run)
+    patience = effective_patience(cfg)
+    if patience > 0 and p.bad_epochs >= patience:
+        log(f"early stop: validation has not improved for {patience} epochs")
+        return True
+    return False
+
+
+def stopped(run, log, during_epoch):
+    p, ckpt = run.progress, checkpoint_path(run.cfg)
+    where = f"epoch {p.epoch + 1}, step {p.step_in_epoch}" if during_epoch else f"after epoch {p.epoch}"
+    log(f"stopped at {where}; checkpoint saved to {ckpt}. Continue with the same options and --resume.")
+    return {"stopped": True, "checkpoint": str(ckpt), "epoch": p.epoch}
+
+
+def finish(run, log, started):
+    """Take the best weights, score the test set, calibrate, and write the model and reports."""
+    cfg, d, model, p = run.cfg, run.data, run.model, run.progress
+    if run.best is not None:
+        model.load_state_dict(run.best)
     model.eval()
-    test_loss, _, all_probs = evaluate(model, xte, yte)
-    # MNIST accuracy is over the ten digits; how often a test digit is refused is reported apart.
-    probs = all_probs[:, :10] / all_probs[:, :10].sum(axis=1, keepdims=True)
-    pred = probs.argmax(1)
-    test_acc = float(np.mean(pred == yte))
-    refused = float(np.mean(all_probs.argmax(1) == NOT_A_DIGIT))
-    confusion = np.zeros((10, 10), dtype=np.int64)
-    np.add.at(confusion, (yte, pred), 1)
-    per_class = (np.diag(confusion) / np.maximum(confusion.sum(1), 1)).tolist()
-    elapsed = state["elapsed"] + time.time() - clock[0]
-    # The test digits again, through the pad's preprocessing: it should leave MNIST as it is,
-    # so this accuracy should stay close to the one above.
-    right = 0
-    for i in range(0, len(xte), 1000):  # in chunks: the whole set at once would add ~60 MB at the peak
-        remade = np.stack([preprocess_digit(img) for img in xte[i:i + 1000]])
-        right += int(np.sum(model.predict_proba(remade[:, None])[:, :10].argmax(1) == yte[i:i + 1000]))
-    preprocessed_acc = right / len(xte)
-    # Temperature and thresholds from held-out data (MNIST validation + generated drawings).
-    cal_x, cal_y = calibration_set(xtr[val_idx], ytr[val_idx], cfg.seed, digits=cfg.calibration_digits,
-                                   non_digits=cfg.calibration_digits // 2 if cfg.non_digits else 0)
+    results = test_scores(model, d.test_images, d.test_labels)
+    probs = results.pop("probs")
+    cal_x, cal_y = calibration_set(d.images[d.val_idx], d.labels[d.val_idx], cfg.seed, digits=cfg.calibration_digits,
+                                   non_digits=cfg.calibration_digits // 2 if cfg.non_digits else 0, extra=d.pen_tune)
     cal = calibrate(model, cal_x, cal_y)
     log(f"calibration: temperature {cal['temperature']:.3f}, ECE {cal['ece_before']:.2%} -> {cal['ece_after']:.2%}; "
         f"thresholds: unsure below {cal['unsure']:.2f}, not a digit from {cal['not_a_digit']:.2f}")
-    results = dict(test_accuracy=test_acc, test_accuracy_preprocessed=preprocessed_acc,
-                   test_refused_as_not_a_digit=refused, calibration=cal,
-                   test_loss=test_loss, per_class_accuracy=per_class,
-                   best_epoch=state["best_epoch"], epochs_run=len(state["history"]), history=state["history"],
-                   train_seconds=elapsed, total_seconds=time.time() - started,
-                   config=dataclasses.asdict(cfg), command=" ".join([os.path.basename(sys.argv[0])] + sys.argv[1:]),
-                   confusion=confusion.tolist())
-    out_dir = Path(cfg.out).parent
+    elapsed = p.elapsed + time.time() - run.clock
+    results.update(calibration=cal, best_epoch=p.best_epoch, epochs_run=len(p.history), history=p.history,
+                   train_seconds=elapsed, total_seconds=time.time() - started, config=dataclasses.asdict(cfg),
+                   command=" ".join([os.path.basename(sys.argv[0])] + sys.argv[1:]), training_mix=d.mix)
+    ckpt, out_dir = checkpoint_path(cfg), Path(cfg.out).parent
     with _writing(f"the model {cfg.out}", ckpt):
-        model.save(cfg.out, meta=dict(test_accuracy=test_acc, arch=cfg.arch if built_here else "own",
-                                      epochs=len(state["history"]), seed=cfg.seed, classes=classes, calibration=cal,
+        model.save(cfg.out, meta=dict(test_accuracy=results["test_accuracy"], arch=cfg.arch if run.built_here else "own",
+                                      epochs=len(p.history), seed=cfg.seed, classes=d.classes, calibration=cal,
                                       validation=dict(seed=cfg.seed, split=cfg.val_split, limit=cfg.limit),
-                                      training_mix=dict(mnist=int(len(fit_idx) - len(gx)), synthetic=cfg.synthetic,
-                                                        non_digits=cfg.non_digits, thicken=cfg.thicken,
-                                                        thin=cfg.thin)))
+                                      training_mix=d.mix))
     with _writing(f"the reports in {out_dir} (the model {cfg.out} is written)", ckpt):
         with atomic_open(out_dir / "metrics.json", "w") as f:
             json.dump(results, f, indent=1)
         from .reports import write_reports
-        write_reports(out_dir, results, xte, yte, probs)
-    log(f"test accuracy {test_acc:.4%} (loss {test_loss:.4f}; through preprocess_digit {preprocessed_acc:.2%}), "
-        f"best epoch {state['best_epoch']}, "
+        write_reports(out_dir, results, d.test_images, d.test_labels, probs)
+    log(f"test accuracy {results['test_accuracy']:.4%} (loss {results['test_loss']:.4f}; through preprocess_digit "
+        f"{results['test_accuracy_preprocessed']:.2%}), best epoch {p.best_epoch}, "
         f"{elapsed / 60:.1f} min of training; model: {cfg.out}; reports: {out_dir}")
     return results
 
 
-def main(argv=None):
-    """Command line for train()."""
+def test_scores(model, xte, yte):
+    """MNIST test figures: accuracy over the ten digits (how often a test digit is refused as
+    "not a digit" apart), loss, per class, confusion, and the accuracy through the pad's
+    preprocessing, which should leave MNIST as it is. probs: (N, 10) for the reports."""
+    test_loss, _, all_probs = evaluate(model, xte, yte)
+    probs = all_probs[:, :10] / all_probs[:, :10].sum(axis=1, keepdims=True)
+    pred = probs.argmax(1)
+    confusion = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(confusion, (yte, pred), 1)
+    right = 0
+    for i in range(0, len(xte), 1000):  # in chunks: the whole set at once would add ~60 MB at the peak
+        remade = np.stack([preprocess_digit(img) for img in xte[i:i + 1000]])
+        right += int(np.sum(model.predict_proba(remade[:, None])[:, :10].argmax(1) == yte[i:i + 1000]))
+    return dict(test_accuracy=float(np.mean(pred == yte)), test_accuracy_preprocessed=right / len(xte),
+                test_refused_as_not_a_digit=float(np.mean(all_probs.argmax(1) == NOT_A_DIGIT)),
+                test_loss=test_loss, per_class_accuracy=(np.diag(confusion) / np.maximum(confusion.sum(1), 1)).tolist(),
+                confusion=confusion.tolist(), probs=probs)
+
+
+def _arguments():
+    """The command line's options, each with its default shown in --help."""
     d = Config()
-    p = argparse.ArgumentParser(prog="tinycnn-train", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--arch", default=d.arch, choices=sorted(ARCHITECTURES))
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--lr", type=float, default=d.lr, help="peak learning rate")
-    p.add_argument("--schedule", default=d.schedule, choices=SCHEDULES,
-                   help="plateau halves the rate after 2 epochs without validation improvement")
-    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    p.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
-    p.add_argument("--val-split", type=int, default=d.val_split, help="training images held out for validation")
-    p.add_argument("--patience", type=int, default=d.patience,
-                   help="early stopping: stop after this many epochs without validation improvement (0: never); "
-                        "-1: automatic, off for onecycle/cosine (their best epochs come last), 5 otherwise")
-    p.add_argument("--no-augment", dest="augment", action="store_false", help="train on the images as they are")
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--out", default=d.out, help="model file; metrics and pictures go beside it")
-    p.add_argument("--limit", type=int, default=d.limit, help="use only the first N training images (0: all)")
-    p.add_argument("--data", default=d.data, help="MNIST folder (default: the fetch command's)")
-    p.add_argument("--synthetic", type=int, default=d.synthetic,
-                   help="generated digits (pen strokes in many styles) added to the training images")
-    p.add_argument("--non-digits", type=int, default=d.non_digits,
-                   help="generated letters, shapes and scribbles, an 11th class 'not a digit' (0: ten classes)")
-    p.add_argument("--thicken", type=float, default=d.thicken, help="share of images with thickened strokes")
-    p.add_argument("--thin", type=float, default=d.thin, help="share of images with thinned strokes")
-    p.add_argument("--calibration-digits", type=int, default=d.calibration_digits,
-                   help="generated digits (and half as many non-digits) held out to fit temperature and thresholds")
-    p.add_argument("--weight-average", type=float, default=d.weight_average,
-                   help="keep a running average of the weights, and judge and keep it instead of the last step's "
-                        "weights (0: off). It covers about the last tenth of the steps so far, until that is more "
-                        "than 1/(1-this) steps (tc.WeightAverage)")
-    p.add_argument("--resume", action="store_true", help="continue from the checkpoint beside --out")
-    args = vars(p.parse_args(argv))
+    p = argparse.ArgumentParser(prog="tinycnn-train", description=__doc__.split("\n\n")[0])
+    add = p.add_argument
+    add("--arch", default=d.arch, choices=sorted(ARCHITECTURES), help="network to build (default: %(default)s)")
+    add("--epochs", type=int, default=d.epochs, help="passes over the training images (default: %(default)s)")
+    add("--batch-size", type=int, default=d.batch_size, help="images per step (default: %(default)s)")
+    add("--lr", type=float, default=d.lr, help="peak learning rate (default: %(default)s)")
+    add("--schedule", default=d.schedule, choices=SCHEDULES,
+        help="learning-rate schedule; plateau halves the rate after 2 epochs without validation improvement "
+             "(default: %(default)s)")
+    add("--weight-decay", type=float, default=d.weight_decay, help="L2 penalty added to Adam's gradient (default: %(default)s)")
+    add("--label-smoothing", type=float, default=d.label_smoothing,
+        help="share of each target spread evenly over the other classes (default: %(default)s)")
+    add("--val-split", type=int, default=d.val_split,
+        help="MNIST training images held out for validation (default: %(default)s)")
+    add("--patience", type=int, default=d.patience,
+        help="stop after this many epochs without validation improvement; 0: never; -1: automatic, never for "
+             "onecycle and cosine (their best epochs come last), 5 otherwise (default: %(default)s)")
+    add("--no-augment", dest="augment", action="store_false",
+        help="train on the images as they are (by default each batch is rotated, scaled, sheared, shifted and "
+             "bent a little)")
+    add("--seed", type=int, default=d.seed, help="the one seed every random choice comes from (default: %(default)s)")
+    add("--out", default=d.out, help="model file; metrics and pictures go beside it (default: %(default)s)")
+    add("--limit", type=int, default=d.limit,
+        help="use only the first N MNIST training images, and the added drawings in proportion (0: all; "
+             "default: %(default)s)")
+    add("--data", default=d.data, metavar="DIR", help=f"MNIST's folder (default: {mnist_root()})")
+    add("--pen-per-writer", type=int, default=d.pen_per_writer,
+        help="real pen digits (UNIPEN's training writers, about 8,000 at 150) at most per writer, added to the "
+             "training images; 0: none (default: %(default)s)")
+    add("--unipen", default=d.unipen, metavar="DIR", help=f"UNIPEN's folder (default: {unipen_root()})")
+    add("--synthetic", type=int, default=d.synthetic,
+        help="generated digits (pen strokes in many styles) added to the training images; about 1 s per "
+             "1,000 (default: %(default)s)")
+    add("--non-digits", type=int, default=d.non_digits,
+        help="generated letters, shapes and scribbles, an 11th class 'not a digit'; 0: ten classes "
+             "(default: %(default)s)")
+    add("--thicken", type=float, default=d.thicken, help="share of images with thickened strokes (default: %(default)s)")
+    add("--thin", type=float, default=d.thin, help="share of images with thinned strokes (default: %(default)s)")
+    add("--calibration-digits", type=int, default=d.calibration_digits,
+        help="generated digits (and half as many non-digits) held out to fit temperature and thresholds "
+             "(default: %(default)s)")
+    add("--weight-average", type=float, default=d.weight_average,
+        help="keep a running average of the weights, and judge and keep it instead of the last step's weights; "
+             "0: off. It covers about the last tenth of the steps so far, until that is more than 1/(1-this) "
+             "steps (tc.WeightAverage; default: %(default)s)")
+    add("--resume", action="store_true", help="continue from the checkpoint beside --out")
+    return p
+
+
+def main(argv=None):
+    """Command line for train(): one line and exit 1 on a mistake, 130 when stopped by Ctrl-C."""
+    args = vars(_arguments().parse_args(argv))
     resume = args.pop("resume")
     try:
         cfg = Config(**args)
         check_config(cfg)  # before the slow imports and the data
+        if cfg.pen_per_writer:  # the real pen digits are there (a quick look at their manifest)
+            read_manifest(Path(cfg.unipen or unipen_root()) / UNIPEN_FOLDER)
         result = train(cfg, resume=resume)
     except (TrainingDiverged, OutputError, ValueError, OSError) as e:  # ModelFileError, IDXError: ValueErrors
         print(f"error: {e}", file=sys.stderr)
