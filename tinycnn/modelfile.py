@@ -282,16 +282,25 @@ class _Plan:
             if config is None:
                 layers.append(cls(*self.build(inner)))
                 continue
-            try:
-                layer = cls(**config)
-            except Exception as e:  # a custom layer's constructor may raise anything for bad options
-                raise ModelFileError(f"{where}: cannot build {cls.__name__} from {_short(config)}: {e}") from None
+            layer = _construct(cls, config, where)
             if cls not in OPTIONS:
                 self.parameters += sum(int(np.size(v)) for d in (layer.params, layer.buffers) for v in d.values())
                 if self.parameters > MAX_PARAMETERS:
                     raise ModelFileError(f"{where}: {cls.__name__} takes the model past {MAX_PARAMETERS:,} parameters")
             layers.append(layer)
         return layers
+
+
+def _construct(cls, config, where):
+    """cls(**config), refusing a layer that fails to build or builds without its dicts."""
+    try:
+        layer = cls(**config)
+        for d in ("params", "grads", "buffers"):
+            if not isinstance(getattr(layer, d, None), dict):
+                raise TypeError(f"it has no {d} dict (its __init__ must call super().__init__())")
+    except Exception as e:  # a custom layer's constructor may raise anything for bad options
+        raise ModelFileError(f"{where}: cannot build {cls.__name__} from {_short(config)}: {e}") from None
+    return layer
 
 
 def _short(value, limit=80):

@@ -15,6 +15,7 @@ idle threads sleep, and work is cut into more pieces than threads, taken first c
 served, so a core that another program is using simply takes fewer pieces.
 Work too small to pay for waking a thread runs in the calling thread.
 """
+import contextlib
 import os
 import threading
 
@@ -37,7 +38,8 @@ def _threads_from_env():
 
 _threads = None
 _pool = None
-_pool_lock = threading.Lock()
+_jobs = 0                          # jobs running on the pool now
+_pool_state = threading.Condition()  # guards _threads, _pool and _jobs
 
 # Below these sizes a job runs in the calling thread: handing a piece to a sleeping thread
 # costs some tens of microseconds (measured: see scripts/bench.py --scaling).
@@ -47,15 +49,18 @@ PIECES_PER_THREAD = 4         # more pieces than threads: a busy core takes fewe
 
 
 def set_threads(n=None):
-    """How many threads tinycnn's own work uses: a whole number >= 1, or None for every usable core."""
+    """How many threads tinycnn's own work uses: a whole number >= 1, or None for every usable core.
+
+    Waits for the jobs running on the pool (other threads' predictions, say) to finish first."""
     global _threads, _pool
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
         raise ValueError(f"threads must be a whole number >= 1 or None, got {n!r}")
-    with _pool_lock:
+    with _pool_state:
+        _pool_state.wait_for(lambda: _jobs == 0)
         _threads = n if n is not None else _usable_cores()
-        if _pool is not None:
-            _pool.shutdown(wait=True)
-            _pool = None
+        old, _pool = _pool, None
+    if old is not None:
+        old.shutdown(wait=True)
 
 
 def get_threads():
@@ -66,13 +71,29 @@ def get_threads():
     return _threads
 
 
-def _get_pool():
-    global _pool
-    with _pool_lock:
+@contextlib.contextmanager
+def _pool_for_a_job():
+    """The pool, counted as in use until the block ends (so set_threads waits for it)."""
+    global _pool, _jobs
+    with _pool_state:
         if _pool is None:
             from concurrent.futures import ThreadPoolExecutor
-            _pool = ThreadPoolExecutor(get_threads() - 1, thread_name_prefix="tinycnn")
-        return _pool
+            _pool = ThreadPoolExecutor(max(get_threads() - 1, 1), thread_name_prefix="tinycnn")
+        _jobs += 1
+        pool = _pool
+    try:
+        yield pool
+    finally:
+        with _pool_state:
+            _jobs -= 1
+            _pool_state.notify_all()
+
+
+def _after_fork_in_child():
+    """A forked child has none of its parent's threads: forget the pool (a new one is made on
+    first use) and the locks another thread may have held at the fork."""
+    global _pool, _jobs, _pool_state, _blas
+    _pool, _jobs, _pool_state, _blas = None, 0, threading.Condition(), None
 
 
 def split(n, work, min_work=None):
@@ -107,13 +128,13 @@ def run_pieces(fn, bounds):
                 return
             fn(bounds[i], bounds[i + 1])
 
-    pool = _get_pool()
-    helpers = [pool.submit(worker) for _ in range(min(get_threads(), len(bounds) - 1) - 1)]
-    try:
-        worker()
-    finally:
-        for h in helpers:
-            h.result()
+    with _pool_for_a_job() as pool:
+        helpers = [pool.submit(worker) for _ in range(min(get_threads(), len(bounds) - 1) - 1)]
+        try:
+            worker()
+        finally:
+            for h in helpers:
+                h.result()
 
 
 class _BlasThreads:
@@ -172,3 +193,7 @@ def blas_single():
     if _blas is None:
         _blas = _BlasThreads()
     return _blas
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_after_fork_in_child)
