@@ -130,3 +130,20 @@ def test_not_a_digit_cut_comes_from_the_model():
     assert tc.read_digit(a, m).verdict == "unsure"  # under the default cut of 0.5 and no digit is sure
     m.meta = {"calibration": {"not_a_digit": 0.3}}
     assert tc.read_digit(a, m).verdict == "not a digit"
+
+
+def test_views_average_fixed_distortions(model):
+    from tinycnn.digits.reading import digit_probs
+    from tinycnn.digits.views import VIEWS, make_views
+
+    a = sample(9, "straight tail", np.random.default_rng(5)).array
+    one = tc.read_digit(a, model)
+    assert np.array_equal(tc.read_digit(a, model, views=1).probs, one.probs)
+    five = tc.read_digit(a, model, views=5)
+    expected = digit_probs(model, make_views(one.input, 5)[:, None])[0].mean(axis=0)
+    np.testing.assert_allclose(five.probs, expected, rtol=1e-6)
+    assert np.array_equal(tc.read_digit(a, model, views=5).probs, five.probs)  # fixed: the same every time
+    assert np.array_equal(make_views(one.input, 3)[0], one.input)  # the first view is the input itself
+    for bad in (0, len(VIEWS) + 1, 2.5, True):
+        with pytest.raises(ValueError, match="views must be a whole number"):
+            tc.read_digit(a, model, views=bad)

@@ -9,6 +9,7 @@ import numpy as np
 from .brush import mnist_strokes
 from .calibration import split_probs
 from .preprocess import BLANK, ink_box, preprocess_digit, stroke_width, to_gray01
+from .views import check_views, make_views
 
 UNSURE = 0.60      # defaults for a model without calibration (see tinycnn.calibration):
 NOT_A_DIGIT_CUT = 0.5  # below this top probability no digit is named; from this P(not a digit) it is refused
@@ -135,7 +136,7 @@ def drawing_input(image, strokes=None):
     return x, stages
 
 
-def read_digit(image, model=None, pen=None, strokes=None, forward=None):
+def read_digit(image, model=None, pen=None, strokes=None, forward=None, views=1):
     """Read one digit. image: (H, W) grayscale, white ink on black, uint8 0-255 or float 0-1, any size.
 
     model: a tinycnn model mapping (N, 1, 28, 28) to 10 digit logits (or 11, the last "not a
@@ -146,8 +147,12 @@ def read_digit(image, model=None, pen=None, strokes=None, forward=None):
     brush does not become a blob. forward: a function x (1, 1, 28, 28) -> logits run instead of
     model.forward, to look inside the very pass that reads the drawing (the pad's I page passes
     one that records every layer, tc.introspect.record); it runs only when the model is asked.
+    views: read the input this many times, each slightly scaled or turned (tinycnn.digits.views,
+    1 to 9; the first is the input itself), and average the probabilities: fewer confident
+    mistakes, at views times the model's cost.
     Returns a Reading.
     """
+    views = check_views(views)
     a = to_gray01(image)
     zeros = np.zeros(10, np.float32)
     if float(a.max(initial=0.0)) <= BLANK:
@@ -158,7 +163,8 @@ def read_digit(image, model=None, pen=None, strokes=None, forward=None):
     if is_dot(a, box, pen):
         return Reading(None, zeros, "too small", x, box, stages)
     model = model if model is not None else default_model()
-    probs, not_digit = digit_probs(model, x[None, None], forward)
+    probs, not_digit = digit_probs(model, make_views(x, views)[:, None] if views > 1 else x[None, None], forward)
+    probs, not_digit = probs.mean(axis=0), float(not_digit.mean())
     c = calibration(model)
-    digit, verdict = decide(probs[0], float(not_digit[0]), c["unsure"], c["not_a_digit"])
-    return Reading(digit, probs[0].astype(np.float32), verdict, x, box, stages)
+    digit, verdict = decide(probs, not_digit, c["unsure"], c["not_a_digit"])
+    return Reading(digit, probs.astype(np.float32), verdict, x, box, stages)
