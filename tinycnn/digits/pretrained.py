@@ -37,3 +37,15 @@ def check_digit_reader(model, source="model"):
     if not np.isfinite(out).all():
         raise ModelFileError(f"{source}: gives NaN or infinite output for a blank image")
     return out.shape[1]
+
+
+def shipped_replay():
+    """The 4,000 MNIST training digits that ship in the package (see replay/README.md), for
+    personalisation on a machine where MNIST was never fetched: (images (4000, 28, 28) uint8,
+    labels (4000,) int64), 400 of each digit."""
+    with resources.as_file(resources.files("tinycnn.digits") / "replay" / "mnist_replay.npz") as path:
+        with np.load(path, allow_pickle=False) as f:
+            images, labels = f["images"], f["labels"].astype(np.int64)
+    if images.shape != (len(labels), 28, 28) or images.dtype != np.uint8:
+        raise ModelFileError(f"{path}: the replay set is damaged (images {images.shape} {images.dtype}); reinstall tinycnn")
+    return images, labels
