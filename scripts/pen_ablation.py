@@ -1,10 +1,11 @@
 """Once real pen digits are in the training data, do the generated digits and the stroke
 thickening still help? Trains each mix with a few seeds and reads the dev writers.
 
-    python scripts/pen_ablation.py [--epochs 4] [--seeds 0 1] [--out runs/ablation]
+    python scripts/pen_ablation.py [--epochs 4] [--limit 30000] [--seeds 0 1] [--out runs/ablation]
 
-Every run is `python scripts/train.py` with the defaults but for what the mix changes (and
---epochs, shorter than the shipped model's to keep the whole table to about an hour on 2 cores).
+Every run is `python scripts/train.py` with the defaults but for what the mix changes, and
+shorter: --epochs and --limit (half of MNIST by default, and every added set in proportion),
+to keep the whole table to about an hour on 2 cores.
 A run whose model exists is not trained again, so the script can be stopped and started again.
 The mixes are judged on the dev_tune writers (decisions are made there) and reported on the
 dev_report writers too; neither set is ever trained on (tinycnn.data.unipen.writer_split).
@@ -40,6 +41,8 @@ def read_figures(model, real):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--epochs", type=int, default=4, help="epochs per run (default: %(default)s)")
+    ap.add_argument("--limit", type=int, default=30000,
+                    help="MNIST training images per run, the added drawings in proportion (default: %(default)s)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="(default: %(default)s)")
     ap.add_argument("--mixes", nargs="+", type=int, help="indices of MIXES to run (default: all)")
     ap.add_argument("--out", default="runs/ablation", help="folder of the runs (default: %(default)s)")
@@ -54,8 +57,8 @@ def main(argv=None):
         for seed in args.seeds:
             out = Path(args.out) / f"mix{i}-seed{seed}" / "model.npz"
             if not out.is_file():
-                cmd = [sys.executable, "scripts/train.py", "--epochs", str(args.epochs), "--seed", str(seed),
-                       "--out", str(out), *MIXES[names[i]]]
+                cmd = [sys.executable, "scripts/train.py", "--epochs", str(args.epochs), "--limit", str(args.limit),
+                       "--seed", str(seed), "--out", str(out), *MIXES[names[i]]]
                 print(" ".join(cmd[1:]), flush=True)
                 subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
             model = tc.load(out)
