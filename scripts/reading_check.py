@@ -33,6 +33,7 @@ import tinycnn as tc
 from tinycnn.digits.calibration import digit_ece, ece, logits_of, split_probs
 from tinycnn.digits.reading import calibration, decide, drawing_input
 from tinycnn.digits.strokes import digit_strokes, make_digits, make_non_digits, rng_for
+from tinycnn.digits.views import VIEWS
 
 HAND_MADE = {  # non-digits drawn on a 280 px canvas, as strokes of (x, y) points
     "plus": [[(140, 40), (140, 240)], [(40, 140), (240, 140)]],
@@ -217,15 +218,21 @@ def synthetic_sets(model, args):
     report("MNIST test", model, xte, yte.astype(np.int64))
 
 
-def check_real_writers(model, seed):
-    """Read the dev_report writers' digits through tc.read_digit, from the pixels and from the strokes."""
+def check_real_writers(model, seed, views=(1,)):
+    """Read the dev_report writers' digits through tc.read_digit, from the pixels and from the
+    strokes, with each number of test-time views asked for (and what a reading costs)."""
     real = real_writers(model, seed)
     if real is None:
         return
     images, strokes, labels, writers = real
-    for how in ("pixels", "strokes"):
-        readings = [tc.read_digit(a, model, strokes=s if how == "strokes" else None) for a, s in zip(images, strokes)]
-        report_readings(f"real writers (UNIPEN dev_report), read from the {how}", readings, labels, writers)
+    for k in views:
+        for how in ("pixels", "strokes"):
+            t = time.perf_counter()
+            readings = [tc.read_digit(a, model, strokes=s if how == "strokes" else None, views=k)
+                        for a, s in zip(images, strokes)]
+            ms = (time.perf_counter() - t) / len(images) * 1e3
+            report_readings(f"real writers (UNIPEN dev_report), read from the {how}, views={k} "
+                            f"({ms:.2f} ms a reading)", readings, labels, writers)
 
 
 def main(argv=None):
@@ -236,7 +243,13 @@ def main(argv=None):
     ap.add_argument("--photos", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0, help="check seed (training and calibration use other streams)")
     ap.add_argument("--real-only", action="store_true", help="only the real writers (UNIPEN dev_report)")
+    ap.add_argument("--views", type=int, nargs="+", default=[1],
+                    help="read the real writers with each of these numbers of test-time views (default: 1)")
     args = ap.parse_args(argv)
+    bad = [k for k in args.views if not 1 <= k <= len(VIEWS)]
+    if bad:
+        print(f"error: --views takes numbers from 1 to {len(VIEWS)}, got {bad[0]}", file=sys.stderr)
+        return 1
     if args.model and not os.path.isfile(args.model):
         print(f"error: no model file at {args.model}", file=sys.stderr)
         return 1
@@ -252,7 +265,7 @@ def main(argv=None):
     t = time.time()
     if not args.real_only:
         synthetic_sets(model, args)
-    check_real_writers(model, args.seed)
+    check_real_writers(model, args.seed, args.views)
     print(f"\n({time.time() - t:.0f} s)")
     return 0
 
