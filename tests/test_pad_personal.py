@@ -60,7 +60,7 @@ def test_label_learn_in_background_switch_and_reset(model, tmp_path, mnist):
             drawn += 1
             time.sleep(0.05)  # a person's pace, leaving the learner its core
         assert app.personal.job is None and app.personal.personal_model, app.message
-        assert app.model is not model and "->" in app.message
+        assert app.model is not model and "->" in app.message and "MNIST replay" in app.message
         learned = [e for e in events(app) if e["event"] == "learned"][0]
         assert learned["held"] == 4 and learned["trained"] == 8 and learned["frames"] > 0
         assert drawn > 0
@@ -70,7 +70,8 @@ def test_label_learn_in_background_switch_and_reset(model, tmp_path, mnist):
     try:
         assert again.personal.personal_model and "personalized" in again.model.meta
         key(again, pygame.K_r, unicode="r")
-        assert again.model is model and not (profile / "model.npz").exists()
+        assert again.model is model and tc.Profile(profile).load_model() is None
+        assert not any((profile / "models").iterdir())
         assert tc.Profile(profile).counts().sum() == 12  # the drawings stay
     finally:
         again.close()
@@ -79,14 +80,14 @@ def test_label_learn_in_background_switch_and_reset(model, tmp_path, mnist):
 def test_damaged_profile_falls_back_with_a_message(model, tmp_path):
     profile = tmp_path / "me"
     profile.mkdir()
-    (profile / "profile.json").write_text("garbage")
+    (profile / "profile.db").write_bytes(b"garbage" * 100)
     app = make(model, tmp_path, profile)
     try:
         step(app)
-        assert app.model is model and "profile.json is damaged" in app.message and "shipped model" in app.message
+        assert app.model is model and "profile.db is damaged" in app.message and "shipped model" in app.message
         draw_and_label(app, 7)
         assert "Choose another folder" in app.message
-        assert (profile / "profile.json").read_text() == "garbage"
+        assert (profile / "profile.db").read_bytes() == b"garbage" * 100
     finally:
         app.close()
 
