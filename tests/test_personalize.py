@@ -156,7 +156,7 @@ def test_script_learns_from_a_folder_of_pictures(tmp_path):
     if r.returncode and "MNIST" in r.stderr:
         pytest.skip(r.stderr)
     assert r.returncode == 0, r.stderr
-    assert "learned from 20 pictures" in r.stdout
+    assert "learned from 20 of 20 pictures" in r.stdout and "MNIST replay digits" in r.stdout
     assert tc.load(tmp_path / "m.npz").meta["personalized"]["n"] == 20
 
 
@@ -229,3 +229,13 @@ def test_a_worse_model_is_never_called_better(held, before, after, replay, bette
     got, summary = judge(held, before, after, {"before": replay[0], "after": replay[1]})
     assert got == better and words in summary
 
+
+def test_a_profile_reports_replay_accuracy_before_and_after(tmp_path):
+    p = tc.Profile(tmp_path / "me")
+    x, y = examples(20)
+    for image, label in zip(x, np.arange(20) % 10):
+        p.add(image[0], int(label))
+    model, report = p.learn(tiny(), **FAST)
+    assert report["held"] == 10 and report["trained"] == 10
+    assert set(report["replay"]) == {"held_out", "before", "after"} and "MNIST replay digits" in report["summary"]
+    assert report["switched"] == (p.load_model() is not None)
