@@ -99,3 +99,19 @@ def test_without_a_profile_digits_say_how_to_get_one(model, tmp_path):
         assert "--profile" in app.message
     finally:
         app.close()
+
+
+def test_a_worse_model_is_not_switched_to(model, tmp_path):
+    """The learner reports a model the profile did not switch to: the pad keeps reading with its model."""
+    app = make(model, tmp_path, tmp_path / "me")
+    try:
+        app.personal.job = (None, type("Pipe", (), {"close": lambda self: None})())  # a learner that just finished
+        app.personal.intervals = [0.016]
+        app.personal.finish({"trained": 24, "held": 6, "before": 1.0, "after": 1.0, "switched": False,
+                             "replay": {"held_out": 1000, "before": 0.995, "after": 0.848},
+                             "summary": "not switched: the new model forgets MNIST (MNIST replay digits 99.5% -> 84.8%)"})
+        assert app.model is model and not app.personal.personal_model and app.personal.job is None
+        assert app.message.startswith("Not switched: the new model forgets MNIST") and "R: back" not in app.message
+        assert [e for e in events(app) if e["event"] == "learned"][0]["switched"] is False
+    finally:
+        app.close()

@@ -170,7 +170,7 @@ def test_labels_the_model_disagrees_with_nearly_everywhere_are_refused():
     model = tiny()
     x, _ = examples(40)
     wrong = (model.predict_proba(x)[:, :10].argmax(axis=1) + 1) % 10  # never what the model reads
-    with pytest.raises(tc.PersonalizeError, match="reads only 0% of the 40 drawings as they are labelled"):
+    with pytest.raises(tc.PersonalizeError, match="reads only 0% of the 40 drawings it would learn from as they"):
         tc.personalize(model, x, wrong, **FAST)
     right = model.predict_proba(x)[:, :10].argmax(axis=1)
     assert tc.personalize(model, x, right, **FAST).meta["personalized"]["agreement"] == 1.0
@@ -222,6 +222,8 @@ def test_replay_accuracy_is_measured_on_digits_not_trained_on():
     (10, 0.9, 0.7, (0.994, 0.995), False, "not switched: the new model reads your drawings worse"),
     (0, None, None, (0.99, 0.98), False, "forgets MNIST"),
     (0, None, None, (0.99, 0.989), True, "no drawings held back to measure"),
+    (0, None, None, (0.999, 0.994), True, "99.9% -> 99.4%"),  # 5 of 1,000 digits: the edge is not worse
+    (0, None, None, (0.999, 0.993), False, "forgets MNIST"),
 ])
 def test_a_worse_model_is_never_called_better(held, before, after, replay, better, words):
     from tinycnn.digits.personalize import judge
@@ -239,3 +241,12 @@ def test_a_profile_reports_replay_accuracy_before_and_after(tmp_path):
     assert report["held"] == 10 and report["trained"] == 10
     assert set(report["replay"]) == {"held_out", "before", "after"} and "MNIST replay digits" in report["summary"]
     assert report["switched"] == (p.load_model() is not None)
+
+
+def test_a_profile_of_one_digit_is_refused_counting_every_drawing(tmp_path):
+    p = tc.Profile(tmp_path / "me")
+    for image in examples(30)[0]:
+        p.add(image[0], 3)
+    with pytest.raises(tc.PersonalizeError, match="all 30 drawings are labelled 3"):
+        p.learn(tiny(), **FAST)
+    assert p.load_model() is None

@@ -39,7 +39,7 @@ import numpy as np
 from ..fileio import atomic_open
 from ..model import ModelFileError, load
 from . import profile_format as fmt
-from .personalize import MAX_PER_DIGIT, PersonalizeError, check_examples, judge, personalize
+from .personalize import MAX_PER_DIGIT, PersonalizeError, check_examples, check_variety, judge, personalize
 from .pretrained import check_digit_reader
 from .profile_migration import OLD_FILES, old_files, read_old
 from .reading import predict_digits
@@ -471,6 +471,7 @@ class Profile:
         images, labels = self.recent()
         if len(labels) == 0:
             self._fail("has no labelled drawings yet")
+        check_variety(labels)  # before some are held back: the message counts them all
         held = np.zeros(len(labels), bool)
         for d in range(10):
             mine = np.flatnonzero(labels == d)
