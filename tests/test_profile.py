@@ -12,10 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import tinycnn as tc
 from tinycnn.digits import profile as profile_module
-from tinycnn.digits.profile_format import MAX_POINTS, MAX_STROKE_BYTES, MAX_STROKES
+from tinycnn.digits import profile_migration
+from tinycnn.digits.profile_format import MAX_POINTS, MAX_STROKE_BYTES, MAX_STROKES, decode_strokes, encode_strokes
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STROKES = [{"kind": "ink", "radius": 9.0, "points": [[1.0, 2.0], [3.5, 4.0]]}]
@@ -155,6 +157,41 @@ def test_strokes_and_canvas_are_bounded_and_checked(tmp_path, strokes, canvas, w
     with pytest.raises(tc.ProfileError, match="cannot add|canvas") as e:
         p.add(np.zeros((28, 28), np.float32), 1, strokes, canvas=canvas)
     assert words in str(e.value) and p.check() == 2  # nothing added
+
+
+coordinate = st.floats(-1e6, 1e6, width=32)
+a_stroke = st.fixed_dictionaries({"kind": st.sampled_from(["ink", "erase"]), "radius": st.floats(0, 1e6, width=32),
+                                  "points": st.lists(st.lists(coordinate, min_size=2, max_size=2), max_size=30)})
+
+
+@settings(max_examples=50, deadline=None)
+@given(strokes=st.lists(a_stroke, max_size=6))
+def test_strokes_come_back_as_they_were_given(strokes):
+    assert decode_strokes(encode_strokes(strokes)) == strokes
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=200))
+def test_any_bytes_decode_to_strokes_or_a_named_error(data):
+    try:
+        decode_strokes(data)
+    except ValueError as e:
+        assert "strokes" in str(e)
+
+
+@settings(max_examples=200, deadline=None)
+@given(strokes=st.lists(a_stroke, min_size=1, max_size=4), at=st.integers(0, 10 ** 6), junk=st.binary(min_size=1,
+                                                                                                       max_size=8))
+def test_damaged_strokes_decode_to_strokes_or_a_named_error(strokes, at, junk):
+    data = bytearray(encode_strokes(strokes))
+    at %= len(data)
+    data[at:at + len(junk)] = junk  # overwritten, or grown, or cut
+    try:
+        decoded = decode_strokes(bytes(data))
+    except ValueError as e:
+        assert "strokes" in str(e)
+    else:
+        assert len(decoded) <= MAX_STROKES
 
 
 def test_bad_images_and_labels_are_named(tmp_path):
@@ -384,6 +421,15 @@ def test_a_damaged_strokes_json_costs_only_strokes(tmp_path, text, kept):
     assert len(labels) == 6 and sum(bool(s["strokes"]) for s in strokes) == kept
     assert any("strokes" in s for s in p.migrated["skipped"])
     assert (tmp_path / "me" / p.migrated["folder"] / "strokes.json").exists()  # kept, set aside
+
+
+def test_a_huge_strokes_json_is_left_unread_and_kept(tmp_path, monkeypatch):
+    old_profile(tmp_path / "me", n=4, model=False)
+    monkeypatch.setattr(profile_migration, "MAX_OLD_STROKES_BYTES", 100)  # as a 152 MB file is against 1 GB
+    p = tc.Profile(tmp_path / "me")
+    assert p.check() == 4 and not any(s["strokes"] for s in p.load_set()[2])
+    assert "no strokes were migrated (the images and labels were)" in p.migrated["skipped"][0]
+    assert (tmp_path / "me" / p.migrated["folder"] / "strokes.json").stat().st_size > 100
 
 
 def test_an_old_profile_with_only_a_damaged_profile_json(tmp_path):
