@@ -124,6 +124,10 @@ def test_foreign_folder_and_file_are_refused(tmp_path):
     (tmp_path / "afile").write_text("x")
     with pytest.raises(tc.ProfileError, match="is a file"):
         tc.Profile(tmp_path / "afile").counts()
+    (tmp_path / "ours" / "models").mkdir(parents=True)  # a profile whose database was deleted is still ours
+    (tmp_path / "ours" / "migrated-20260101-000000").mkdir()
+    tc.Profile(tmp_path / "ours").add(np.zeros((28, 28), np.float32), 3)
+    assert tc.Profile(tmp_path / "ours").check() == 1
 
 
 def test_default_folder_is_the_users_data_directory(monkeypatch, tmp_path):

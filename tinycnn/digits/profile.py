@@ -39,7 +39,7 @@ import numpy as np
 from ..fileio import atomic_open
 from ..model import ModelFileError, load
 from . import profile_format as fmt
-from .personalize import MAX_PER_DIGIT, PersonalizeError, check_examples, check_variety, judge, personalize
+from .personalize import MAX_PER_DIGIT, check_examples, check_variety, judge, personalize
 from .pretrained import check_digit_reader
 from .profile_migration import OLD_FILES, old_files, read_old
 from .reading import predict_digits
@@ -86,6 +86,12 @@ def _fault(e):
     return f"{DB}: {text}"
 
 
+def _ours(name):
+    """True for the names a profile's folder holds besides its database (its journal, the model
+    files, old files set aside): a folder of only these is still a profile."""
+    return name in (f"{DB}-wal", f"{DB}-shm", f"{DB}-journal", MODELS) or name.startswith("migrated-")
+
+
 def _fsync_folder(folder):
     """Make a rename in `folder` durable (where the platform can: not on Windows)."""
     if hasattr(os, "O_DIRECTORY"):
@@ -127,7 +133,7 @@ class Profile:
         if self.folder.exists() and not self.folder.is_dir():
             self._fail("is a file, not a folder")
         if not self.db_path.exists() and not old_files(self.folder) and self.folder.exists() \
-                and any(self.folder.iterdir()):
+                and any(not _ours(p.name) for p in self.folder.iterdir()):
             self._fail(f"not a tinycnn profile (it has other files and no {DB}); choose an empty or new folder")
 
     def _connection(self, create):
@@ -203,6 +209,8 @@ class Profile:
         except sqlite3.Error as e:
             self._drop()
             self._fail(_fault(e))
+        except OSError as e:  # a folder that cannot be listed, an old file that cannot be set aside
+            self._fail(f"{e.strerror or e} ({e.filename or self.folder})")
         if con is None:
             yield None
             return
@@ -317,7 +325,7 @@ class Profile:
         try:
             check_examples(image.reshape(1, 1, 28, 28), np.array([label]))
             blob = fmt.encode_strokes(strokes) if strokes is not None else None
-        except (PersonalizeError, ValueError) as e:
+        except ValueError as e:  # PersonalizeError names a bad image or label, encode_strokes bad strokes
             self._fail(f"cannot add the drawing: {e}")
         if canvas is not None and (isinstance(canvas, bool) or not isinstance(canvas, (int, np.integer)) or canvas < 1):
             self._fail(f"canvas must be the canvas width in pixels, got {canvas!r}")
@@ -339,15 +347,16 @@ class Profile:
             done = con.execute("SELECT value FROM note WHERE key = 'migrated'").fetchone()
             note = json.loads(done[0]) if done else self._import_old(con)
             con.execute("COMMIT")
-        except ValueError as e:
-            self._fail(str(e))
         finally:
             if con.in_transaction:
                 con.execute("ROLLBACK")
         self._set_aside(note["folder"])
 
     def _import_old(self, con):
-        old = read_old(self.folder)  # ValueError when a file is unreadable: nothing is changed
+        try:
+            old = read_old(self.folder)
+        except ValueError as e:  # an unreadable images.idx or labels.idx: nothing is changed
+            self._fail(str(e))
         added = (self.folder / "labels.idx").stat().st_mtime if (self.folder / "labels.idx").exists() else time.time()
         con.executemany("INSERT INTO drawing (label, image, strokes, canvas, added) VALUES (?, ?, ?, ?, ?)",
                         ((int(label), image.tobytes(), s, c, added)
