@@ -164,12 +164,13 @@ class Personal:
 
     def finish(self, report):
         app = self.app
-        try:
-            model = self.profile.load_model()
-        except tc.ProfileError as e:
-            self.stop(f"Learning finished but {e}")
-            return
-        self.use(model)
+        if report["switched"]:  # else the profile kept the model in use: the new one was worse
+            try:
+                model = self.profile.load_model()
+            except tc.ProfileError as e:
+                self.stop(f"Learning finished but {e}")
+                return
+            self.use(model)
         ms = np.array(self.intervals or [0.0]) * 1000
         app.emit({"event": "learned", **report, "frames": len(self.intervals),
                   "mean_frame_interval_ms": round(float(ms.mean()), 2),
@@ -177,13 +178,9 @@ class Personal:
                   "max_frame_interval_ms": round(float(ms.max()), 2)})
         self.job[1].close()
         self.job = None
-        if report["held"]:
-            app.say(f"Learned your handwriting: the {report['held']} drawings held back read "
-                    f"{report['before']:.0%} -> {report['after']:.0%}. R: back to the shipped model",
-                    seconds=10, error=False)
-        else:
-            app.say("Learned your handwriting (too few drawings to hold some back and measure)",
-                    seconds=10, error=False)
+        summary = report["summary"][0].upper() + report["summary"][1:]  # the library's words, better or not
+        app.say(f"{summary}. R: back to the shipped model" if report["switched"] else summary,
+                seconds=10, error=not report["switched"])
 
     def stop(self, message):
         proc, conn = self.job

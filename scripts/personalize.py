@@ -5,9 +5,11 @@
     options: --model BASE.npz (default: the shipped model)  --seed 0  --steps N  --freeze features|none
 
 From a folder, every picture is read as the pad reads a drawing (tc.read_digit_image, then
-tc.preprocess_digit) and all of them are learned from; the model goes to --out. From a profile,
-every fifth drawing of each digit is held back to measure before -> after, and the model is saved
-in the profile, where the pad picks it up (--out writes a copy elsewhere too).
+tc.preprocess_digit) and learned from (at most the last 50 of each digit); the model goes to --out.
+From a profile, every fifth drawing of each digit is held back to measure before -> after, and
+the model is saved in the profile, where the pad picks it up (--out writes a copy elsewhere too).
+Either way 1,000 MNIST digits held out of training are read before and after: a model that
+forgets MNIST (or reads the held-back drawings worse) is reported as worse and not saved.
 """
 import argparse
 import os
@@ -19,7 +21,7 @@ import numpy as np
 
 import tinycnn as tc
 from tinycnn.digits.reading import drawing_input
-from tinycnn.digits.personalize import DEFAULTS
+from tinycnn.digits.personalize import DEFAULTS, judge
 
 PICTURES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
@@ -85,16 +87,22 @@ def main(argv=None):
         if args.images is not None:
             images, labels = read_folder(args.images)
             model = tc.personalize(base, images, labels, **options)
-            print(f"learned from {len(labels)} pictures (per digit {np.bincount(labels, minlength=10).tolist()})")
+            info = model.meta["personalized"]
+            print(f"learned from {info['used']} of {len(labels)} pictures (per digit {info['per_digit']})")
+            better, summary = judge(0, None, None, info["replay"])
         else:
             profile = tc.Profile(args.profile or None)
             if profile.check() == 0:
                 raise tc.ProfileError(f"profile {profile.folder}: has no labelled drawings yet")
             model, report = profile.learn(base, **options)
-            print(f"learned from {report['trained']} drawings of {profile.folder}; model: {profile.model_path}")
-            if report["held"]:
-                print(f"held-back drawings ({report['held']}): {report['before']:.0%} -> {report['after']:.0%}")
-        if args.out:
+            better, summary = report["switched"], report["summary"]
+            print(f"learned from {report['trained']} drawings of {profile.folder}")
+        print(summary)
+        if better and args.images is None:
+            print(f"model: {profile.model_path}")
+        if args.out and not better:
+            print(f"{args.out} not written: the new model is worse")
+        elif args.out:
             model.save(args.out, meta=model.meta)
             print(f"model: {args.out}")
         print(f"{time.perf_counter() - t0:.1f} s")

@@ -60,7 +60,7 @@ def test_label_learn_in_background_switch_and_reset(model, tmp_path, mnist):
             drawn += 1
             time.sleep(0.05)  # a person's pace, leaving the learner its core
         assert app.personal.job is None and app.personal.personal_model, app.message
-        assert app.model is not model and "->" in app.message
+        assert app.model is not model and "->" in app.message and "MNIST replay" in app.message
         learned = [e for e in events(app) if e["event"] == "learned"][0]
         assert learned["held"] == 4 and learned["trained"] == 8 and learned["frames"] > 0
         assert drawn > 0
@@ -70,7 +70,8 @@ def test_label_learn_in_background_switch_and_reset(model, tmp_path, mnist):
     try:
         assert again.personal.personal_model and "personalized" in again.model.meta
         key(again, pygame.K_r, unicode="r")
-        assert again.model is model and not (profile / "model.npz").exists()
+        assert again.model is model and tc.Profile(profile).load_model() is None
+        assert not any((profile / "models").iterdir())
         assert tc.Profile(profile).counts().sum() == 12  # the drawings stay
     finally:
         again.close()
@@ -79,14 +80,14 @@ def test_label_learn_in_background_switch_and_reset(model, tmp_path, mnist):
 def test_damaged_profile_falls_back_with_a_message(model, tmp_path):
     profile = tmp_path / "me"
     profile.mkdir()
-    (profile / "profile.json").write_text("garbage")
+    (profile / "profile.db").write_bytes(b"garbage" * 100)
     app = make(model, tmp_path, profile)
     try:
         step(app)
-        assert app.model is model and "profile.json is damaged" in app.message and "shipped model" in app.message
+        assert app.model is model and "profile.db is damaged" in app.message and "shipped model" in app.message
         draw_and_label(app, 7)
         assert "Choose another folder" in app.message
-        assert (profile / "profile.json").read_text() == "garbage"
+        assert (profile / "profile.db").read_bytes() == b"garbage" * 100
     finally:
         app.close()
 
@@ -96,5 +97,21 @@ def test_without_a_profile_digits_say_how_to_get_one(model, tmp_path):
     try:
         draw_and_label(app, 1)
         assert "--profile" in app.message
+    finally:
+        app.close()
+
+
+def test_a_worse_model_is_not_switched_to(model, tmp_path):
+    """The learner reports a model the profile did not switch to: the pad keeps reading with its model."""
+    app = make(model, tmp_path, tmp_path / "me")
+    try:
+        app.personal.job = (None, type("Pipe", (), {"close": lambda self: None})())  # a learner that just finished
+        app.personal.intervals = [0.016]
+        app.personal.finish({"trained": 24, "held": 6, "before": 1.0, "after": 1.0, "switched": False,
+                             "replay": {"held_out": 1000, "before": 0.995, "after": 0.848},
+                             "summary": "not switched: the new model forgets MNIST (MNIST replay digits 99.5% -> 84.8%)"})
+        assert app.model is model and not app.personal.personal_model and app.personal.job is None
+        assert app.message.startswith("Not switched: the new model forgets MNIST") and "R: back" not in app.message
+        assert [e for e in events(app) if e["event"] == "learned"][0]["switched"] is False
     finally:
         app.close()

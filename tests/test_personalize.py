@@ -156,5 +156,97 @@ def test_script_learns_from_a_folder_of_pictures(tmp_path):
     if r.returncode and "MNIST" in r.stderr:
         pytest.skip(r.stderr)
     assert r.returncode == 0, r.stderr
-    assert "learned from 20 pictures" in r.stdout
+    assert "learned from 20 of 20 pictures" in r.stdout and "MNIST replay digits" in r.stdout
     assert tc.load(tmp_path / "m.npz").meta["personalized"]["n"] == 20
+
+
+def test_one_digit_only_is_refused():
+    x, _ = examples(30)
+    with pytest.raises(tc.PersonalizeError, match="all 30 drawings are labelled 3: learning from one digit"):
+        tc.personalize(tiny(), x, np.full(30, 3), **FAST)
+
+
+def test_labels_the_model_disagrees_with_nearly_everywhere_are_refused():
+    model = tiny()
+    x, _ = examples(40)
+    wrong = (model.predict_proba(x)[:, :10].argmax(axis=1) + 1) % 10  # never what the model reads
+    with pytest.raises(tc.PersonalizeError, match="reads only 0% of the 40 drawings it would learn from as they"):
+        tc.personalize(model, x, wrong, **FAST)
+    right = model.predict_proba(x)[:, :10].argmax(axis=1)
+    assert tc.personalize(model, x, right, **FAST).meta["personalized"]["agreement"] == 1.0
+
+
+def test_only_the_most_recent_drawings_of_each_digit_are_used():
+    from tinycnn.digits.personalize import MAX_PER_DIGIT, recent_per_digit
+
+    model = tiny()
+    x, _ = examples(1200)
+    y = model.predict_proba(x)[:, :10].argmax(axis=1)  # labels the model agrees with: a random model's digits
+    keep = recent_per_digit(y)
+    assert np.bincount(y, minlength=10).max() > MAX_PER_DIGIT >= np.bincount(y[keep], minlength=10).max()
+    assert all(set(keep[y[keep] == d]) == set(np.flatnonzero(y == d)[-MAX_PER_DIGIT:]) for d in range(10))
+    a = tc.personalize(model, x, y, **FAST)
+    b = tc.personalize(model, x[keep], y[keep], **FAST)
+    assert fingerprint(a) == fingerprint(b)
+    info = a.meta["personalized"]
+    assert info["n"] == 1200 and info["used"] == len(keep) <= 10 * MAX_PER_DIGIT
+
+
+def test_the_time_budget_stops_copies_and_steps():
+    x, y = examples(12)
+    new = tc.personalize(tiny(), x, y, seconds=1e-9, **FAST)
+    info = new.meta["personalized"]
+    assert info["steps"] == 0 and info["copies"] == 0 and "time budget of 1e-09 s ran out" in info["stopped"]
+    assert tc.personalize(tiny(), x, y, **FAST).meta["personalized"]["stopped"] is None
+    with pytest.raises(tc.PersonalizeError, match="seconds"):
+        tc.personalize(tiny(), x, y, seconds=0, **FAST)
+
+
+def test_replay_accuracy_is_measured_on_digits_not_trained_on():
+    from tinycnn.digits.personalize import _replay_sets
+
+    images = np.arange(3000, dtype=np.int64)[:, None, None] + np.zeros((1, 28, 28), np.int64)  # each one distinct
+    (train, _), (check, _) = _replay_sets((images.astype(np.float32), np.zeros(3000, int)),
+                                          np.random.default_rng(0), 2000, 1000)
+    assert len(train) == 2000 and len(check) == 1000 and not set(train[:, 0, 0, 0]) & set(check[:, 0, 0, 0])
+    x, y = examples(12)
+    replay = tc.personalize(tiny(), x, y, **FAST).meta["personalized"]["replay"]
+    assert replay["held_out"] == 150 and 0 <= replay["before"] <= 1 and 0 <= replay["after"] <= 1
+
+
+@pytest.mark.parametrize("held, before, after, replay, better, words", [
+    (10, 0.6, 0.9, (0.994, 0.993), True, "learned your handwriting: your 10 held-back drawings 60% -> 90%"),
+    (10, 0.9, 0.9, (0.994, 0.994), True, "no worse than before"),
+    (10, 0.6, 1.0, (0.994, 0.848), False, "not switched: the new model forgets MNIST (MNIST replay digits "
+                                           "99.4% -> 84.8%"),
+    (10, 0.9, 0.7, (0.994, 0.995), False, "not switched: the new model reads your drawings worse"),
+    (0, None, None, (0.99, 0.98), False, "forgets MNIST"),
+    (0, None, None, (0.99, 0.989), True, "no drawings held back to measure"),
+    (0, None, None, (0.999, 0.994), True, "99.9% -> 99.4%"),  # 5 of 1,000 digits: the edge is not worse
+    (0, None, None, (0.999, 0.993), False, "forgets MNIST"),
+])
+def test_a_worse_model_is_never_called_better(held, before, after, replay, better, words):
+    from tinycnn.digits.personalize import judge
+
+    got, summary = judge(held, before, after, {"before": replay[0], "after": replay[1]})
+    assert got == better and words in summary
+
+
+def test_a_profile_reports_replay_accuracy_before_and_after(tmp_path):
+    p = tc.Profile(tmp_path / "me")
+    x, y = examples(20)
+    for image, label in zip(x, np.arange(20) % 10):
+        p.add(image[0], int(label))
+    model, report = p.learn(tiny(), **FAST)
+    assert report["held"] == 10 and report["trained"] == 10
+    assert set(report["replay"]) == {"held_out", "before", "after"} and "MNIST replay digits" in report["summary"]
+    assert report["switched"] == (p.load_model() is not None)
+
+
+def test_a_profile_of_one_digit_is_refused_counting_every_drawing(tmp_path):
+    p = tc.Profile(tmp_path / "me")
+    for image in examples(30)[0]:
+        p.add(image[0], 3)
+    with pytest.raises(tc.PersonalizeError, match="all 30 drawings are labelled 3"):
+        p.learn(tiny(), **FAST)
+    assert p.load_model() is None

@@ -335,6 +335,8 @@ def read_number(image, model=None, pen=None):
         return NumberReading("", (), None, "blank")
     labels, n = label_pieces(work > INK * peak)
     box, area = _boxes(labels, n)
+    if np.maximum(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]).max() <= SPECK * (box[:, 3].max() - box[:, 1].min()):
+        return NumberReading("", (), None, "too small")  # only specks (dust, salt noise): not dozens of 1s
     if n > MAX_PIECES:  # noise or a scribble: keep the largest pieces
         keep = np.sort(np.argsort(-area, kind="stable")[:MAX_PIECES])
         remap = np.zeros(n + 1, np.int32)

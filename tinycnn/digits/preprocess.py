@@ -127,7 +127,13 @@ def preprocess_digit(image, return_stages=False):
     crop = _crop_to_ink(a, INK * peak) / peak
     stages["crop"] = crop
 
-    work = _normalise_stroke(np.pad(_fit(crop, WORK), 8))  # room to thicken without touching the border
+    work = _fit(crop, WORK)
+    if float(work.max()) < 0.5:
+        # Ink much thinner than the crop's scale (a hairline, scattered specks) averages out faint
+        # when shrunk, even below INK: brightest back to 1, so it is found and thickened like any
+        # thin line. A drawn stroke keeps a pixel near 1, and its numbers stay exactly as they were.
+        work = work / float(work.max())
+    work = _normalise_stroke(np.pad(work, 8))  # room to thicken without touching the border
     fit = np.clip(_fit(_crop_to_ink(work, INK), BOX), 0, 1)
     fit /= max(float(fit.max()), 1e-6)
     stages["fit"] = fit

@@ -8,13 +8,16 @@ import numpy as np
 
 from .brush import mnist_strokes
 from .calibration import split_probs
-from .preprocess import BLANK, ink_box, preprocess_digit, stroke_width, to_gray01
+from .preprocess import BLANK, INK, ink_box, preprocess_digit, stroke_width, to_gray01
 from .views import check_views, make_views
 
 UNSURE = 0.60      # defaults for a model without calibration (see tinycnn.calibration):
 NOT_A_DIGIT_CUT = 0.5  # below this top probability no digit is named; from this P(not a digit) it is refused
 TOO_SMALL = 0.06   # ink spanning less than this fraction of the image's longer side is a dot,
 DOT = 1.5          # and so is ink no longer than this many pen widths
+MAX_STROKES = 10_000   # strokes a drawing may have (the pad makes one per press of the pen)
+MAX_POINTS = 100_000   # points read of a drawing's strokes; beyond it every k-th point is used
+SPARSE = 0.03      # ink covering less of its box than this may be scattered specks (a drawn line covers far more)
 
 VERDICTS = ("digit", "unsure", "not a digit", "blank", "too small")
 
@@ -80,6 +83,28 @@ def is_dot(a, box, pen=None):
     return longest <= DOT * pen
 
 
+def only_specks(a, box):
+    """True when the ink in `box` (x, y, w, h) of `a` (H, W) is scattered specks, not strokes:
+    it covers less than SPARSE of the box, and no connected piece of it spans TOO_SMALL of the
+    image's longer side (dust on a scan, salt noise). Each speck is a dot; so are they all."""
+    x, y, w, h = box
+    ink = a[y:y + h, x:x + w] > INK * float(a.max())
+    if ink.mean() >= SPARSE:  # a drawing's strokes: no need to look at its pieces (this runs every frame)
+        return False
+    from .numbers import label_pieces  # here, not at the top: numbers reads digits with this module
+
+    labels, n = label_pieces(ink)
+    ys, xs = np.nonzero(labels)
+    piece = labels[ys, xs] - 1
+    span = np.zeros(n, np.int64)
+    for coords in (xs, ys):
+        lo, hi = np.full(n, max(a.shape), np.int64), np.zeros(n, np.int64)
+        np.minimum.at(lo, piece, coords)
+        np.maximum.at(hi, piece, coords)
+        span = np.maximum(span, hi - lo + 1)
+    return int(span.max(initial=0)) < TOO_SMALL * max(a.shape)
+
+
 def calibration(model):
     """The model's calibration (see tinycnn.calibration): temperature and thresholds from its
     meta, or the defaults (T = 1, UNSURE, NOT_A_DIGIT_CUT) for a model that was never calibrated."""
@@ -125,12 +150,48 @@ def decide(probs, not_digit=0.0, unsure=UNSURE, cut=NOT_A_DIGIT_CUT):
     return top, "digit"
 
 
+def check_strokes(strokes):
+    """The pen strokes of a drawing, checked: a list of float32 (n, 2) arrays of finite (x, y)
+    points, n >= 1, or None when `strokes` is None. At most MAX_STROKES strokes; beyond
+    MAX_POINTS points in all, every k-th point of each stroke (and its last) is kept, so the
+    reading costs what MAX_POINTS do. Raises ValueError naming the fault (and the stroke)."""
+    if strokes is None:
+        return None
+    if isinstance(strokes, np.ndarray) and strokes.ndim != 3 or not hasattr(strokes, "__len__"):
+        raise ValueError(f"strokes must be a list of (n, 2) arrays of (x, y) points, got "
+                         f"{type(strokes).__name__} {getattr(strokes, 'shape', '')}".rstrip())
+    if len(strokes) == 0:
+        raise ValueError("strokes is empty: pass strokes=None to read the pixels")
+    if len(strokes) > MAX_STROKES:
+        raise ValueError(f"strokes: {len(strokes)} strokes, at most {MAX_STROKES} are read")
+    lengths = [len(s) if hasattr(s, "__len__") else 0 for s in strokes]
+    every = -(-sum(lengths) // MAX_POINTS)  # sizes before any conversion: 10^7 points cost nothing here
+    checked = []
+    for i, (s, n) in enumerate(zip(strokes, lengths)):
+        try:
+            if every > 1 and n > 1:
+                s = np.concatenate([np.asarray(s[:-1:every], np.float32), np.asarray(s[-1:], np.float32)])
+            p = np.asarray(s, np.float32)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"stroke {i}: not an (n, 2) array of numbers ({e})") from None
+        if p.ndim != 2 or p.shape[1] != 2:
+            raise ValueError(f"stroke {i}: expected shape (n, 2) of (x, y) points, got {p.shape}")
+        if len(p) == 0:
+            raise ValueError(f"stroke {i} has no points")
+        if not np.isfinite(p).all():
+            raise ValueError(f"stroke {i}: {int((~np.isfinite(p)).sum())} NaN or infinite coordinates")
+        checked.append(p)
+    return checked
+
+
 def drawing_input(image, strokes=None):
     """What the model reads of a drawing: (28, 28) float32, and the preprocessing stages.
 
-    From the strokes re-rendered at MNIST's width when they are given (see mnist_strokes),
-    else from the pixels (see preprocess_digit)."""
+    From the strokes re-rendered at MNIST's width when they are given (see mnist_strokes and
+    check_strokes, which names bad strokes with a ValueError), else from the pixels (see
+    preprocess_digit)."""
     a = to_gray01(image)
+    strokes = check_strokes(strokes)
     x, stages = preprocess_digit(mnist_strokes(strokes) if strokes else a, return_stages=True)
     stages["input"] = a
     return x, stages
@@ -150,17 +211,18 @@ def read_digit(image, model=None, pen=None, strokes=None, forward=None, views=1)
     views: read the input this many times, each slightly scaled or turned (tinycnn.digits.views,
     1 to 9; the first is the input itself), and average the probabilities: fewer confident
     mistakes, at views times the model's cost.
-    Returns a Reading.
+    Returns a Reading; bad strokes (see check_strokes) raise ValueError naming the fault.
     """
     views = check_views(views)
     a = to_gray01(image)
+    strokes = check_strokes(strokes)  # bad strokes are named even when the image is blank
     zeros = np.zeros(10, np.float32)
     if float(a.max(initial=0.0)) <= BLANK:
         x, stages = preprocess_digit(a, return_stages=True)
         return Reading(None, zeros, "blank", x, None, stages)
     x, stages = drawing_input(a, strokes)
     box = ink_box(a)
-    if is_dot(a, box, pen):
+    if is_dot(a, box, pen) or only_specks(a, box):
         return Reading(None, zeros, "too small", x, box, stages)
     model = model if model is not None else default_model()
     probs, not_digit = digit_probs(model, make_views(x, views)[:, None] if views > 1 else x[None, None], forward)
