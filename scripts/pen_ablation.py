@@ -67,7 +67,7 @@ def main(argv=None):
             rows.append(row)
             print(json.dumps(row), flush=True)
     (Path(args.out) / "ablation.json").write_text(json.dumps(rows, indent=1))
-    print(f"\n| mix | seed | MNIST | dev_tune | dev_report | confidently wrong (report) | 1 | 9 | worst digit |")
+    print("\n| mix | seed | MNIST | dev_tune | dev_report | confidently wrong (report) | 1 | 9 | worst digit |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         rep = r["dev_report"]

@@ -15,6 +15,8 @@ import tinycnn as tc
 from conftest import small_config
 from tinycnn.digits.train import OutputError, _output_lock, checkpoint_path, main, train
 
+pytestmark = pytest.mark.slow  # trains, runs commands, drives the pad or reads whole data sets
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

@@ -167,6 +167,7 @@ def test_config_needs_the_constructor_arguments(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_train_takes_a_model_you_built(tmp_path):
     from tinycnn.digits.train import Config, train
 

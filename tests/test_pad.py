@@ -16,6 +16,8 @@ from PIL import Image  # noqa: E402
 import tinycnn as tc  # noqa: E402
 from pad.app import PadApp  # noqa: E402
 
+pytestmark = pytest.mark.slow  # trains, runs commands, drives the pad or reads whole data sets
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

@@ -1,4 +1,5 @@
 """The pad's look-inside page (key I), headless: real key and mouse events through pygame's queue."""
+import pytest
 import os
 
 os.environ["SDL_VIDEODRIVER"] = "dummy"
@@ -9,6 +10,8 @@ import pygame  # noqa: E402
 
 import tinycnn as tc  # noqa: E402
 from pad.app import PadApp  # noqa: E402
+
+pytestmark = pytest.mark.slow  # trains, runs commands, drives the pad or reads whole data sets
 
 
 def post(type_, **kw):

@@ -11,6 +11,8 @@ from PIL import Image
 from test_pad import REPO, key, model, path, stroke  # noqa: F401  (model is a fixture)
 from pad.app import PadApp
 
+pytestmark = pytest.mark.slow  # trains, runs commands, drives the pad or reads whole data sets
+
 # 2, 0 and 6 as drawn with a mouse, in a 0..1 cell
 STROKES = {
     2: [[(0.2, 0.3), (0.4, 0.12), (0.65, 0.15), (0.75, 0.32), (0.6, 0.55), (0.2, 0.88), (0.8, 0.88)]],

@@ -10,6 +10,8 @@ import tinycnn as tc
 from pad.app import PadApp
 from test_pad import DIGITS, key, path, step, stroke  # also sets SDL to the dummy drivers
 
+pytestmark = pytest.mark.slow  # trains, runs commands, drives the pad or reads whole data sets
+
 DIGIT_KEY = {d: getattr(pygame, f"K_{d}") for d in range(10)}
 
 

@@ -10,6 +10,8 @@ import pytest
 
 import tinycnn as tc
 
+pytestmark = pytest.mark.slow  # trains, runs commands, drives the pad or reads whole data sets
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

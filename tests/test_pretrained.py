@@ -1,9 +1,12 @@
 """The model that ships in the package: it loads, and it reads MNIST and drawn digits."""
 import numpy as np
+import pytest
+from checks.handwriting import cases, sample
 
 import tinycnn as tc
-from checks.handwriting import cases, sample
 from tinycnn.digits.train import evaluate
+
+pytestmark = pytest.mark.slow  # trains, runs commands, drives the pad or reads whole data sets
 
 
 def test_shipped_model_scores_at_least_99_6_on_mnist_test(mnist):

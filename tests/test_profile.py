@@ -19,6 +19,8 @@ from tinycnn.digits import profile as profile_module
 from tinycnn.digits import profile_migration
 from tinycnn.digits.profile_format import MAX_POINTS, MAX_STROKE_BYTES, MAX_STROKES, decode_strokes, encode_strokes
 
+pytestmark = pytest.mark.slow  # kills, two writer processes, a full disk: `pytest -m "not slow"` leaves it out
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STROKES = [{"kind": "ink", "radius": 9.0, "points": [[1.0, 2.0], [3.5, 4.0]]}]
 

