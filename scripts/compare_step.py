@@ -1,9 +1,10 @@
-"""Time a training step of the seed network with this checkout's tinycnn and with the one at a
+"""Time a training step (the seed network, or --net resnet) with this checkout's tinycnn and with the one at a
 git revision, in one process, interleaved step by step (the machine is shared and noisy, so
 old and new see the same load).
 
     python scripts/compare_step.py                 # against HEAD~1, batch 64, 200 rounds
     python scripts/compare_step.py main --batch 128 --rounds 400
+    python scripts/compare_step.py 8729085 --net resnet --batch 128 --rounds 60
 
 Prints the median and the 10th-90th percentile of each, and their ratio.
 """
@@ -30,19 +31,22 @@ def import_at(rev, where):
         tar.extractall(where, filter="data")
     os.rename(os.path.join(where, "tinycnn"), os.path.join(where, name))
     backend = os.path.join(where, name, "backend.py")
-    with open(backend) as f:
-        text = f.read().replace('"tinycnn.kernels', f'"{name}.kernels')
+    with open(backend) as f:  # the module names the backend imports by name: the old package's own
+        text = f.read().replace('"tinycnn.', f'"{name}.')
     with open(backend, "w") as f:
         f.write(text)
     sys.path.insert(0, where)
     return importlib.import_module(name)
 
 
-def step_fn(tc, batch):
-    """One Adam training step of the seed network on fixed random data."""
-    arch = importlib.import_module(tc.__name__ + ".architectures")
+def step_fn(tc, batch, net):
+    """One Adam training step of the `net` network ("seed" or "resnet") on fixed random data."""
+    try:  # the digit application moved into tinycnn.digits
+        arch = importlib.import_module(tc.__name__ + ".digits.architectures")
+    except ImportError:
+        arch = importlib.import_module(tc.__name__ + ".architectures")
     tc.seed(0)
-    model = arch.seed_net()
+    model = arch.ARCHITECTURES[net]()
     opt = tc.Adam(model, lr=1e-4)
     rng = np.random.default_rng(0)
     x, y = rng.random((batch, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, batch)
@@ -60,12 +64,13 @@ def main():
     ap.add_argument("rev", nargs="?", default="HEAD~1")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=200)
+    ap.add_argument("--net", default="seed", choices=("seed", "resnet"))
     args = ap.parse_args()
     sys.path.insert(0, ROOT)
     import tinycnn
     with tempfile.TemporaryDirectory() as tmp:
-        steps = {"new (this checkout)": step_fn(tinycnn, args.batch),
-                 f"old ({args.rev})": step_fn(import_at(args.rev, tmp), args.batch)}
+        steps = {"new (this checkout)": step_fn(tinycnn, args.batch, args.net),
+                 f"old ({args.rev})": step_fn(import_at(args.rev, tmp), args.batch, args.net)}
         times = {k: [] for k in steps}
         for _ in range(5):
             for fn in steps.values():
