@@ -195,13 +195,17 @@ with torch.no_grad():
     for n in (1, 64, 1000): m(x[:n]).softmax(1)
 print(json.dumps(""" + PEAK_RSS + """))"""
 
-# A training step in its own process: argv = library, threads, seconds, network, batch.
-# Prints the median step time (s) and the process's peak memory (MB). Loops forever when
-# seconds is "inf" (the competing "second training").
+# A training step in its own process: argv = library, threads, seconds, network, batch, and
+# optionally "freed": free a 64 MB array first, as loading part of MNIST does, which changes how
+# the C library's allocator serves every later large array. Prints the median step time (s), the
+# process's peak memory (MB) and the minor page faults per step. Loops forever when seconds is
+# "inf" (the competing "second training").
 STEP_CODE = """
-import json, os, sys, time
+import json, os, resource, sys, time
 import numpy as np
 lib, threads, secs, net, batch = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+if sys.argv[6:] == ["freed"]:
+    big = np.ones(16 << 20, np.float32); del big
 rng = np.random.default_rng(0)
 x = rng.random((batch, 1, 28, 28), dtype=np.float32); y = rng.integers(0, 10, batch)
 if lib == "tinycnn":
@@ -221,9 +225,11 @@ else:
         opt.zero_grad(); lf(m(tx), ty).backward(); opt.step()
 step(); step()
 times, end = [], time.perf_counter() + secs
+faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 while not times or time.perf_counter() < end:
     t = time.perf_counter(); step(); times.append(time.perf_counter() - t)
-print(json.dumps([float(np.median(times)), """ + PEAK_RSS + """]))"""
+faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults) / len(times)
+print(json.dumps([float(np.median(times)), """ + PEAK_RSS + """, faults]))"""
 
 # Competing loads for the busy-machine table (each runs until killed).
 LOADS = {
@@ -233,9 +239,28 @@ LOADS = {
 }
 
 
-def step_in_process(lib, threads, seconds, net="seed", batch=64):
-    """(median step s, peak MB) of `lib` training `net` at `batch` in a fresh process."""
-    return subprocess_figure(STEP_CODE, lib, threads, seconds, net, batch)
+def step_in_process(lib, threads, seconds, net="seed", batch=64, history="clean"):
+    """(median step s, peak MB, page faults per step) of `lib` training `net` at `batch` in a fresh
+    process; history "freed": a large array was freed before, as a user's script may have."""
+    return subprocess_figure(STEP_CODE, lib, threads, seconds, net, batch, *(["freed"] if history == "freed" else []))
+
+
+def user_loop_section(have_torch, threads, quick):
+    """The loop a user writes (the README's: forward, softmax_cross_entropy, backward, Adam), each
+    library in fresh processes, with and without a large array freed first, interleaved."""
+    seconds, repeats = (1.0, 1) if quick else (4.0, 3)
+    libs = ["tinycnn"] + (["torch"] if have_torch else [])
+    print(f"{'batch':>5s} {'history':>8s}" + "".join(f" {lib + ' ms':>12s} {'faults/step':>11s}" for lib in libs)
+          + (f" {'ratio':>6s}" if have_torch else ""))
+    for batch in (64, 128, 256):
+        for history in ("clean", "freed"):
+            runs = {lib: [] for lib in libs}
+            for _ in range(repeats):  # interleaved: both libraries see the same load
+                for lib in libs:
+                    runs[lib].append(step_in_process(lib, threads, seconds, "seed", batch, history))
+            med = {lib: (np.median([r[0] for r in rs]) * 1e3, np.median([r[2] for r in rs])) for lib, rs in runs.items()}
+            line = f"{batch:>5d} {history:>8s}" + "".join(f" {med[lib][0]:>12.2f} {med[lib][1]:>11.0f}" for lib in libs)
+            print(line + (f" {med['tinycnn'][0] / med['torch'][0]:>5.2f}x" if have_torch else ""), flush=True)
 
 
 def busy_table(libs, threads, repeats, seconds):
@@ -411,14 +436,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--threads", type=int, default=os.cpu_count(),
                     help="threads for both libraries (default: every core, %(default)s here)")
-    ap.add_argument("--sections", default="ratio,scaling,busy,cost",
-                    help="comma-separated, of: ratio, scaling, busy, cost (default: all)")
+    ap.add_argument("--sections", default="ratio,userloop,scaling,busy,cost",
+                    help="comma-separated, of: ratio, userloop, scaling, busy, cost (default: all)")
     ap.add_argument("--layers", action="store_true", help="print per-layer times of a training step")
     ap.add_argument("--quick", action="store_true", help="fewer repeats (a smoke test, not a measurement)")
     ap.add_argument("--no-torch", action="store_true", help="skip PyTorch even if it is installed")
     args = ap.parse_args()
     sections = [x.strip() for x in args.sections.split(",") if x.strip()]
-    unknown = set(sections) - {"ratio", "scaling", "busy", "cost"}
+    unknown = set(sections) - {"ratio", "userloop", "scaling", "busy", "cost"}
     if unknown or args.threads < 1:
         ap.error(f"unknown section(s) {sorted(unknown)}" if unknown else "--threads must be >= 1")
     started = time.time()
@@ -453,6 +478,10 @@ def main():
     if "ratio" in sections:
         print(f"\n== ratio: tinycnn against PyTorch, {threads} threads each ==")
         ratio_section(have_torch, threads, args.quick, args.layers, peak)
+
+    if "userloop" in sections:
+        print(f"\n== the user's loop: seed network, fresh processes, median step and page faults, {threads} threads ==")
+        user_loop_section(have_torch, threads, args.quick)
 
     if "scaling" in sections:
         runs, steps = (2, 5) if args.quick else (5, 20)
@@ -492,7 +521,7 @@ def main():
         print(f"{'network':8s} {'batch':>5s} {'step (ms)':>10s} {'epoch (s)':>10s} {'images/s':>9s} {'peak memory (MB)':>17s}")
         for net in ("seed", "resnet"):
             for batch in (32, 64, 128, 256):
-                step_s, mem = step_in_process("tinycnn", threads, seconds, net, batch)
+                step_s, mem, _ = step_in_process("tinycnn", threads, seconds, net, batch)
                 print(f"{net:8s} {batch:>5d} {step_s * 1e3:>10.1f} {step_s * 60000 / batch:>10.1f} "
                       f"{batch / step_s:>9.0f} {mem:>17.0f}", flush=True)
         print("epoch = 60,000 images, from the median step; peak memory = VmHWM of the training process")
