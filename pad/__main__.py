@@ -15,6 +15,9 @@ from pathlib import Path
 
 import tinycnn as tc
 
+from .theme import MIN_SIZE
+
+
 class UsageError(Exception):
     """A mistake on the command line, said in one line."""
 
@@ -48,8 +51,6 @@ def check_log(path):
 
 
 def parse_size(text):
-    from .app import MIN_SIZE
-
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:

@@ -13,6 +13,7 @@ import pygame
 import tinycnn as tc
 
 from . import learner
+from .theme import BAR, BG, DIM, TEXT, WARN
 
 OFFER = 10        # labelled drawings after which learning is offered
 DIGIT_KEYS = {getattr(pygame, f"K_{d}"): d for d in range(10)}
@@ -205,27 +206,32 @@ class Personal:
 
     # -- on screen ---------------------------------------------------------------------------
     def strip_height(self):
-        """Pixels the personal strip takes at the bottom of the panel (0 without a profile)."""
-        return 0 if self.profile is None else 44
+        """Pixels the strip takes at the bottom of the panel: two lines of small text."""
+        return 2 * self.app.line_height(self.app.px(18)) + self.app.px(10)
 
     def draw(self):
-        """The personal strip at the bottom of the panel: model, counts per digit, progress."""
-        if self.profile is None:
-            return
-        app, p = self.app, self.app.panel
-        x, y, w = p.x + 14, p.bottom - 40, p.w - 28
-        which = "personal model" if self.personal_model else "shipped model"
+        """The strip at the bottom of the panel: your set's counts per digit, then the model the
+        pad reads with, or the learning's progress."""
+        app, p, px = self.app, self.app.panel, self.app.px
+        size, line = px(18), app.line_height(px(18))
+        x, w = p.x + px(14), p.w - 2 * px(14)
+        y = p.bottom - px(6) - 2 * line
         if self.broken:
-            app.text("profile unusable: shipped model", (x, y), 18, (240, 90, 80), width=w)
-            return
-        counts = " ".join(f"{d}:{int(c)}" for d, c in enumerate(self.counts))
-        app.text(f"Your set  {counts}", (x, y), 18, (140, 145, 160), width=w, min_size=14)
+            app.text("Your profile cannot be used (see the message below)", (x, y), size, WARN, width=w, min_size=12)
+        elif self.profile is not None:
+            counts = " ".join(f"{d}:{int(c)}" for d, c in enumerate(self.counts))
+            mine = app.choose([f"Your set  {counts}", f"Your set: {int(self.counts.sum())} drawings"], size, w, 12)
+            app.text(mine, (x, y), size, DIM, width=w, min_size=12)
+        y += line
         if self.job is not None:
-            bar = pygame.Rect(x, y + 18, max(p.w - 28 - 150, 40), 10)
-            pygame.draw.rect(app.screen, (28, 30, 36), bar, border_radius=3)
-            pygame.draw.rect(app.screen, (70, 120, 200), (bar.x, bar.y, int(bar.w * self.progress), bar.h),
-                             border_radius=3)
-            app.text(f"learning {self.progress:.0%}", (bar.right + 8, bar.centery), 18, (225, 228, 235), "midleft")
-        else:
-            hint = "   L: learn" if self.counts.sum() >= OFFER else "   0-9: label a drawing"
-            app.text(f"Reading with the {which}{hint}", (x, y + 18), 18, (140, 145, 160), width=w, min_size=14)
+            label = f"learning {self.progress:.0%}"
+            bar = pygame.Rect(x, y + line // 4, max(w - app.text_width(label, size) - px(12), px(40)), line // 2)
+            pygame.draw.rect(app.screen, BG, bar, border_radius=3)
+            pygame.draw.rect(app.screen, BAR, (bar.x, bar.y, int(bar.w * self.progress), bar.h), border_radius=3)
+            app.text(label, (bar.right + px(8), bar.centery), size, TEXT, "midleft")
+            return
+        hint = ("" if self.profile is None or self.broken
+                else "   L: learn" if self.counts.sum() >= OFFER else "   0-9: label a drawing")
+        reading = f"Reading with the {'personal' if self.personal_model else 'shipped'} model"
+        app.text(app.choose([reading + hint, reading], size, w, 12), (x, y), size, DIM, width=w, min_size=12)
+
