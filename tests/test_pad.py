@@ -519,7 +519,7 @@ def colliding(rects):
 
 
 @pytest.mark.parametrize("size", [(420, 300), (900, 600), (1600, 1000)])
-@pytest.mark.parametrize("page", ["digit", "stages", "number", "help"])
+@pytest.mark.parametrize("page", ["digit", "stages", "inside", "number", "help"])
 def test_nothing_drawn_overlaps(model, tmp_path, monkeypatch, size, page):
     app = PadApp(model, size=size, profile=tmp_path / "me")  # with the strip of your set at the bottom
     try:
@@ -527,8 +527,8 @@ def test_nothing_drawn_overlaps(model, tmp_path, monkeypatch, size, page):
             key(app, pygame.K_n, unicode="n")
         stroke(app, path(app, DIGITS[4][0]))
         stroke(app, path(app, DIGITS[4][1]))
-        if page in ("stages", "help"):
-            key(app, {"stages": pygame.K_s, "help": pygame.K_h}[page])
+        if page in ("stages", "inside", "help"):
+            key(app, {"stages": pygame.K_s, "inside": pygame.K_i, "help": pygame.K_h}[page])
         texts = drawn_texts(app, monkeypatch)
         rects = drawn(app)
     finally:
@@ -552,7 +552,7 @@ def longest_empty_band(app):
     return longest / p.h
 
 
-@pytest.mark.parametrize("page", ["digit"])
+@pytest.mark.parametrize("page", ["digit", "inside"])
 def test_fonts_and_the_page_grow_with_the_window(app, monkeypatch, page):
     """At 1600x1000 the page fills its panel (the bars, the 28x28 view and the maps grow, with
     larger type) instead of leaving a band of it empty."""
