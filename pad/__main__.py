@@ -2,6 +2,8 @@
 python -m pad --predict FILE [FILE ...]      (no window: print the top-3 for each picture)
 python -m pad --number --predict FILE ...    (print the number in each picture)
 
+--model wins over the personal model of --profile, which is used only when no --model is given.
+
 --predict reads a picture as a number when --number is given or when its ink is more than
 1.5 times as wide as it is tall (tc.looks_like_a_number); otherwise as one digit.
 
@@ -94,7 +96,7 @@ def predict_files(model, paths, number=False):
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m pad", description="Draw a digit; tinycnn reads it live.")
-    p.add_argument("--model", help="model file (.npz) to use instead of the shipped one")
+    p.add_argument("--model", help="model file (.npz) to read with, instead of the shipped one or your personal one")
     p.add_argument("--image", help="start with this picture of a digit on the canvas")
     p.add_argument("--log", help="append one JSON object per event to this file")
     p.add_argument("--size", default="900x600", help="window size, WxH")

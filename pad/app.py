@@ -54,7 +54,8 @@ def gray_pixels(surf, a):
 class PadApp:
     """The pad. `model`: a tinycnn model taking (N, 1, 28, 28); `log_path`: JSON-lines event log;
     `profile`: the folder of the user's drawings and personal model (None: no personal learning);
-    `model_path`: the file `model` came from (None: the shipped one), which learning starts from."""
+    `model_path`: the file `model` came from (None: the shipped one), which learning starts from
+    and which wins over a personal model."""
 
     def __init__(self, model, size=(900, 600), log_path=None, image=None, number=False, profile=None,
                  model_path=None):

@@ -5,6 +5,7 @@ Personal is the pad's part of it; PadApp keeps one (`app.personal`) and calls `k
 learning runs in a background process (pad.learner) while the pad keeps drawing and reading.
 """
 import json
+import os
 import time
 
 import numpy as np
@@ -21,15 +22,17 @@ DIGIT_KEYS.update({getattr(pygame, f"K_KP{d}", None): d for d in range(10)})
 DIGIT_KEYS.pop(None, None)
 HELP = [("0-9 after drawing", "\"this is a 7\": add it to your set"),
         ("L", "learn my handwriting (in the background)"),
-        ("R", "back to the shipped model (your set stays)")]
+        ("R", "back to the model you started with (your set stays)")]
 
 
 class Personal:
     """`folder`: the profile folder (None: off); `base_path`: the model file the pad started with
-    (None: the shipped one), which learning starts from."""
+    (None: the shipped one), which learning starts from. A model file given on the command line
+    wins: the profile's personal model is used at start only when there is none."""
 
     def __init__(self, app, folder=None, base_path=None):
         self.app, self.base, self.base_path = app, app.model, base_path
+        self.base_name = os.path.basename(str(base_path)) if base_path else "the shipped model"
         self.profile = tc.Profile(folder) if folder is not None else None
         self.counts = np.zeros(10, np.int64)
         self.job = self.progress = None
@@ -41,15 +44,19 @@ class Personal:
             return
         try:
             self.counts = self.profile.counts()
-            model = self.profile.load_model()
+            model = self.profile.load_model() if base_path is None else None
         except tc.ProfileError as e:
             self.broken = str(e)
-            app.say(f"{e}. Using the shipped model.", seconds=10)
+            app.say(f"{e}. Using {self.base_name}.", seconds=10)
             return
         if model is not None:
             self.use(model)
             app.say(f"Using your personal model ({self.profile.model_path}); R: back to the shipped one",
                     error=False)
+
+    def model_name(self):
+        """The model the pad reads with, as the panel names it."""
+        return "your personal model" if self.personal_model else self.base_name
 
     def use(self, model, personal=True):
         self.app.model, self.personal_model = model, personal
@@ -137,7 +144,7 @@ class Personal:
             return
         self.use(self.base, personal=False)
         app.emit({"event": "reset"})
-        app.say(f"Back to the shipped model; your {int(self.counts.sum())} drawings are kept", error=False)
+        app.say(f"Back to {self.base_name}; your {int(self.counts.sum())} drawings are kept", error=False)
 
     # -- the background job ----------------------------------------------------------------------
     def poll(self):
@@ -180,7 +187,7 @@ class Personal:
         self.job = None
         if report["held"]:
             app.say(f"Learned your handwriting: the {report['held']} drawings held back read "
-                    f"{report['before']:.0%} -> {report['after']:.0%}. R: back to the shipped model",
+                    f"{report['before']:.0%} -> {report['after']:.0%}. R: back to {self.base_name}",
                     seconds=10, error=False)
         else:
             app.say("Learned your handwriting (too few drawings to hold some back and measure)",
@@ -232,6 +239,6 @@ class Personal:
             return
         hint = ("" if self.profile is None or self.broken
                 else "   L: learn" if self.counts.sum() >= OFFER else "   0-9: label a drawing")
-        reading = f"Reading with the {'personal' if self.personal_model else 'shipped'} model"
+        reading = f"Reading with {self.model_name()}"
         app.text(app.choose([reading + hint, reading], size, w, 12), (x, y), size, DIM, width=w, min_size=12)
 

@@ -98,3 +98,50 @@ def test_without_a_profile_digits_say_how_to_get_one(model, tmp_path):
         assert "--profile" in app.message
     finally:
         app.close()
+
+
+# -- which model the pad reads with ---------------------------------------------------------------
+def texts_of_a_frame(app):
+    seen = []
+    draw = app.writer.draw
+    app.writer.draw = lambda *a, **k: seen.append(a[1]) or draw(*a, **k)
+    try:
+        app.dirty = True
+        step(app)
+    finally:
+        del app.writer.draw
+    return seen
+
+
+def test_model_option_wins_over_the_personal_model_and_the_panel_names_it(model, tmp_path):
+    profile = tmp_path / "me"
+    personal = tc.load(tc.pretrained_path())
+    personal.meta = {**getattr(personal, "meta", {}), "personalized": True}
+    image = np.zeros((28, 28), np.float32)
+    image[4:24, 12:16] = 1
+    tc.Profile(profile).add(image, 1)
+    tc.Profile(profile).save_model(personal)
+    mine = tmp_path / "mine.npz"
+    model.save(mine, meta=getattr(model, "meta", {}))
+    given = tc.load(mine)
+
+    app = PadApp(model, size=(900, 600), profile=profile)  # no --model: the personal model
+    try:
+        assert app.personal.personal_model and app.model is not model
+        assert any(t.startswith("Reading with your personal model") for t in texts_of_a_frame(app))
+    finally:
+        app.close()
+    app = PadApp(given, size=(900, 600), profile=profile, model_path=str(mine))  # --model mine.npz wins
+    try:
+        assert app.model is given and not app.personal.personal_model
+        assert any(t.startswith("Reading with mine.npz") for t in texts_of_a_frame(app))
+        draw_and_label(app, 7)
+        key(app, pygame.K_r, unicode="r")  # back to the model it started with: mine.npz
+        assert app.model is given and "Back to mine.npz" in app.message
+    finally:
+        app.close()
+    app = PadApp(model, size=(900, 600))
+    try:
+        assert any(t.startswith("Reading with the shipped model") for t in texts_of_a_frame(app))
+    finally:
+        app.close()
