@@ -3,13 +3,38 @@
 A separate process, not a thread: on 2 cores a thread would share the GIL and BLAS's threads
 with the pad and stall its frames. The pad starts it with `start` (multiprocessing 'spawn', one
 BLAS thread, lower priority) and reads its messages, JSON lines through a pipe:
-{"progress": 0..1}, then {"done": report} (see tc.Profile.learn) or {"error": message}.
+{"progress": 0..1}, then {"done": report} (see tc.Profile.learn) or {"error": message}, with
+"missing" and "fetch" (the command that fetches it) when what failed is data not on this computer.
+A learner that ends without any of these (killed, out of memory) is noticed by the pad.
 """
 import json
 import multiprocessing
 import os
 
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+def missing_data(e):
+    """(what, the command that fetches it) if `e` is, or was raised while handling, the error of
+    data that is not on this computer (MNIST, which learning replays); else None."""
+    from tinycnn.data.mnist import FETCH_COMMAND  # the library's own: one place for the command
+
+    seen = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, FileNotFoundError) and "MNIST" in str(e):
+            return "MNIST", FETCH_COMMAND
+        e = e.__cause__ or e.__context__
+    return None
+
+
+def failure(e):
+    """The message that tells the pad learning failed with `e`."""
+    msg = {"error": f"{type(e).__name__}: {e}"}
+    missing = missing_data(e)
+    if missing:
+        msg["missing"], msg["fetch"] = missing
+    return msg
 
 
 def _run(conn, profile_dir, base_path, seed, options):
@@ -31,7 +56,7 @@ def _run(conn, profile_dir, base_path, seed, options):
         _, report = tc.Profile(profile_dir).learn(base, progress=progress, seed=seed, **options)
         send({"done": report})
     except Exception as e:  # whatever went wrong, the pad shows it instead of waiting forever
-        send({"error": f"{type(e).__name__}: {e}"})
+        send(failure(e))
     finally:
         conn.close()
 
@@ -44,7 +69,8 @@ def start(profile_dir, base_path=None, seed=0, options=None):
     saved = {k: os.environ.get(k) for k in THREAD_VARS}
     os.environ.update({k: "1" for k in THREAD_VARS})  # the child inherits the environment at start
     try:
-        proc = ctx.Process(target=_run, args=(sender, str(profile_dir), base_path, seed, dict(options or {})), daemon=True)
+        args = (sender, str(profile_dir), base_path, seed, dict(options or {}))
+        proc = ctx.Process(target=_run, args=args, daemon=True)
         proc.start()
     finally:
         for k, v in saved.items():

@@ -6,6 +6,7 @@ learning runs in a background process (pad.learner) while the pad keeps drawing 
 """
 import json
 import os
+import signal
 import time
 
 import numpy as np
@@ -38,6 +39,7 @@ class Personal:
         self.job = self.progress = None
         self.intervals, self.last_frame = [], None   # frame intervals while learning
         self.broken = None
+        self.failed = False       # the last learning failed: the strip offers L again
         self.personal_model = False
         self.learn_options = {}   # passed to tc.personalize (the tests make learning short)
         if self.profile is None:
@@ -129,7 +131,7 @@ class Personal:
                     f"{int(self.counts.sum())} so far")
             return
         self.job = learner.start(self.profile.folder, self.base_path, options=self.learn_options)
-        self.progress, self.intervals, self.last_frame = 0.0, [], None
+        self.failed, self.progress, self.intervals, self.last_frame = False, 0.0, [], None
         app.emit({"event": "learning", "drawings": int(self.counts.sum())})
         app.say("Learning your handwriting in the background; keep drawing", seconds=4, error=False)
 
@@ -148,7 +150,8 @@ class Personal:
 
     # -- the background job ----------------------------------------------------------------------
     def poll(self):
-        """Called every frame: read the learner's messages; switch models when it is done."""
+        """Called every frame: read the learner's messages; switch models when it is done, and
+        notice a learner that ended without a result (killed, out of memory, crashed)."""
         if self.job is None:
             return
         now = time.perf_counter()
@@ -156,19 +159,26 @@ class Personal:
             self.intervals.append(now - self.last_frame)
         self.last_frame = now
         proc, conn = self.job
-        while self.job is not None and conn.poll():
-            try:
-                msg = json.loads(conn.recv_bytes())
-            except EOFError:
-                break
-            if "progress" in msg:
-                self.progress, self.app.dirty = msg["progress"], True
-            elif "done" in msg:
-                self.finish(msg["done"])
-            elif "error" in msg:
-                self.stop(f"Learning failed: {msg['error']}")
-        if self.job is not None and not proc.is_alive() and not conn.poll():
-            self.stop(f"Learning stopped unexpectedly (exit code {proc.exitcode})")
+        try:
+            while self.job is not None and conn.poll():
+                self.receive(json.loads(conn.recv_bytes()))
+        except (EOFError, OSError):  # the learner's end of the pipe is closed: it has ended
+            proc.join(timeout=1)
+        if self.job is not None and not proc.is_alive():
+            self.stop(f"Learning failed: the learner ended without a result ({ending(proc.exitcode)}). "
+                      "L: try again")
+
+    def receive(self, msg):
+        """One message from the learner (see pad.learner)."""
+        if "progress" in msg:
+            self.progress, self.app.dirty = msg["progress"], True
+        elif "done" in msg:
+            self.finish(msg["done"])
+        elif msg.get("fetch"):  # data it needs is not on this computer: the one command that fixes it
+            self.stop(f"Learning failed: {msg['missing']} is not here. Fetch it with:  {msg['fetch']}",
+                      seconds=30)
+        elif "error" in msg:
+            self.stop(f"Learning failed: {msg['error']}")
 
     def finish(self, report):
         app = self.app
@@ -193,14 +203,14 @@ class Personal:
             app.say("Learned your handwriting (too few drawings to hold some back and measure)",
                     seconds=10, error=False)
 
-    def stop(self, message):
+    def stop(self, message, seconds=12):
         proc, conn = self.job
         conn.close()
         if proc.is_alive():
             proc.terminate()
         proc.join(timeout=2)
-        self.job = None
-        self.app.say(message, seconds=10)
+        self.job, self.failed = None, True
+        self.app.say(message, seconds=seconds)
         self.app.emit({"event": "learning failed", "message": message})
 
     def close(self):
@@ -237,8 +247,17 @@ class Personal:
             pygame.draw.rect(app.screen, BAR, (bar.x, bar.y, int(bar.w * self.progress), bar.h), border_radius=3)
             app.text(label, (bar.right + px(8), bar.centery), size, TEXT, "midleft")
             return
-        hint = ("" if self.profile is None or self.broken
+        hint = ("" if self.profile is None or self.broken else "   L: try again" if self.failed
                 else "   L: learn" if self.counts.sum() >= OFFER else "   0-9: label a drawing")
         reading = f"Reading with {self.model_name()}"
         app.text(app.choose([reading + hint, reading], size, w, 12), (x, y), size, DIM, width=w, min_size=12)
 
+
+def ending(exitcode):
+    """How a process ended, in words: "exit code 1", "killed by SIGKILL"."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            pass
+    return f"exit code {exitcode}"

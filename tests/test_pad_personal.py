@@ -1,5 +1,7 @@
 """The pad learns a handwriting: label drawings with 0-9, L learns in the background, R resets."""
 import json
+import os
+import signal
 import time
 
 import numpy as np
@@ -98,6 +100,93 @@ def test_without_a_profile_digits_say_how_to_get_one(model, tmp_path):
         assert "--profile" in app.message
     finally:
         app.close()
+
+
+# -- a learner that dies, data that is missing -------------------------------------------------------
+def dies(conn, *args):
+    """A learner that ends without a word, as one the kernel kills for want of memory does."""
+    os._exit(1)
+
+
+def fails_for_want_of_mnist(conn, profile_dir, *args):
+    """A learner that meets the error the library raises when MNIST is not on this computer."""
+    from pad.learner import failure
+    try:
+        tc.load_mnist(os.path.join(profile_dir, "no-mnist-here"))
+    except FileNotFoundError as e:
+        conn.send_bytes(json.dumps(failure(e)).encode())
+    conn.close()
+
+
+def labelled(model, tmp_path, n=10):
+    """A pad whose profile already holds `n` labelled drawings (enough to learn)."""
+    profile = tc.Profile(tmp_path / "me")
+    image = np.zeros((28, 28), np.float32)
+    image[4:24, 12:16] = 1
+    for i in range(n):
+        profile.add(image, i % 10)
+    return make(model, tmp_path, tmp_path / "me")
+
+
+def wait_for_the_learner(app, seconds=120):
+    deadline = time.monotonic() + seconds
+    while app.personal.job is not None and time.monotonic() < deadline:
+        step(app)
+        time.sleep(0.02)
+    assert app.personal.job is None, "the pad still waits for a learner that has ended"
+
+
+def test_a_learner_that_dies_is_noticed_and_learning_works_again(model, tmp_path, monkeypatch):
+    from pad import learner
+
+    app = labelled(model, tmp_path)
+    try:
+        monkeypatch.setattr(learner, "_run", dies)
+        key(app, pygame.K_l, unicode="l")
+        assert app.personal.job is not None
+        wait_for_the_learner(app)
+        assert app.message.startswith("Learning failed") and "exit code 1" in app.message
+        assert events(app)[-1]["event"] == "learning failed"
+        key(app, pygame.K_l, unicode="l")  # L works again (it used to answer "Already learning" forever)
+        assert app.personal.job is not None and "Learning your handwriting" in app.message
+        proc = app.personal.job[0]
+        os.kill(proc.pid, signal.SIGKILL)  # killed from outside, mid-way
+        wait_for_the_learner(app)
+        assert "killed by SIGKILL" in app.message and app.model is model
+    finally:
+        app.close()
+
+
+def test_missing_mnist_names_the_command_that_fetches_it(model, tmp_path, monkeypatch):
+    from pad import learner
+    from tinycnn.data.mnist import FETCH_COMMAND
+
+    app = labelled(model, tmp_path)
+    try:
+        monkeypatch.setattr(learner, "_run", fails_for_want_of_mnist)
+        key(app, pygame.K_l, unicode="l")
+        wait_for_the_learner(app)
+        assert app.message.startswith("Learning failed: MNIST is not here") and app.message.endswith(FETCH_COMMAND)
+        assert any("L: try again" in t for t in texts_of_a_frame(app))
+    finally:
+        app.close()
+
+
+def test_the_library_error_for_missing_mnist_is_recognised(tmp_path):
+    """The learner tells "data not here" from other failures by the error the library raises,
+    also when the library wraps it in an error of its own."""
+    from pad.learner import failure
+    from tinycnn.data.mnist import FETCH_COMMAND
+
+    try:
+        try:
+            tc.load_mnist(tmp_path)
+        except FileNotFoundError as e:
+            raise tc.PersonalizeError(f"personalize replays MNIST, but MNIST is not available: {e}") from None
+    except tc.PersonalizeError as wrapped:
+        assert failure(wrapped)["fetch"] == FETCH_COMMAND and failure(wrapped)["missing"] == "MNIST"
+    assert "fetch" not in failure(FileNotFoundError(2, "No such file", "model.npz"))
+    assert "fetch" not in failure(ValueError("labels must be digits"))
 
 
 # -- which model the pad reads with ---------------------------------------------------------------
