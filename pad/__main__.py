@@ -1,8 +1,10 @@
-"""python -m pad [--model PATH] [--image FILE] [--log PATH] [--size WxH] [--number] [--profile DIR]
+"""python -m pad [--model PATH [--import MODULE]] [--image FILE] [--log PATH] [--size WxH] [--number] [--profile DIR]
 python -m pad --predict FILE [FILE ...]      (no window: print the top-3 for each picture)
 python -m pad --number --predict FILE ...    (print the number in each picture)
 
 --model wins over the personal model of --profile, which is used only when no --model is given.
+A model with layers of your own loads when the module that defines them is imported first:
+--import mymodule (on the path, the current folder included) or --import path/to/mymodule.py.
 
 --predict reads a picture as a number when --number is given or when its ink is more than
 1.5 times as wide as it is tall (tc.looks_like_a_number); otherwise as one digit.
@@ -17,23 +19,12 @@ from pathlib import Path
 
 import tinycnn as tc
 
+from .models import ModelError, import_modules, load_model
 from .theme import MIN_SIZE
 
 
 class UsageError(Exception):
     """A mistake on the command line, said in one line."""
-
-
-def load_model(path):
-    """The model at `path`, or the shipped one, checked to read (1, 28, 28) digits."""
-    try:
-        model = tc.load(path) if path else tc.pretrained()
-        tc.check_digit_reader(model, str(path or tc.pretrained_path()))
-    except FileNotFoundError:
-        raise UsageError(f"model file not found: {path or tc.pretrained_path()}") from None
-    except tc.ModelFileError as e:
-        raise UsageError(f"cannot use model: {e}") from None
-    return model
 
 
 def check_log(path):
@@ -97,6 +88,8 @@ def predict_files(model, paths, number=False):
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m pad", description="Draw a digit; tinycnn reads it live.")
     p.add_argument("--model", help="model file (.npz) to read with, instead of the shipped one or your personal one")
+    p.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
+                   help="import this module (or .py file) first: the one that defines the model's own layers")
     p.add_argument("--image", help="start with this picture of a digit on the canvas")
     p.add_argument("--log", help="append one JSON object per event to this file")
     p.add_argument("--size", default="900x600", help="window size, WxH")
@@ -106,14 +99,19 @@ def main(argv=None):
     p.add_argument("--number", action="store_true",
                    help="number mode: a wide canvas read as a number; with --predict, read each image as a number")
     args = p.parse_args(argv)
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     try:
-        model = load_model(args.model)
+        if not args.predict:  # the window's own checks first: they cost nothing
+            size = parse_size(args.size)
+            if args.log:
+                check_log(args.log)
+        try:
+            import_modules(args.imports)
+            model = load_model(args.model)
+        except ModelError as e:
+            raise UsageError(str(e)) from None
         if args.predict:
             return predict_files(model, args.predict, args.number)
-        os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-        size = parse_size(args.size)
-        if args.log:
-            check_log(args.log)
         if args.image:
             try:
                 tc.read_digit_image(args.image)
@@ -125,7 +123,8 @@ def main(argv=None):
 
         try:
             app = PadApp(model, size=size, log_path=args.log, image=args.image, number=args.number,
-                         profile=args.profile or tc.default_profile_dir(), model_path=args.model)
+                         profile=args.profile or tc.default_profile_dir(), model_path=args.model,
+                         imports=args.imports)
         except pygame.error as e:
             raise UsageError(f"cannot open a window ({e})") from None
     except UsageError as e:

@@ -55,10 +55,10 @@ class PadApp:
     """The pad. `model`: a tinycnn model taking (N, 1, 28, 28); `log_path`: JSON-lines event log;
     `profile`: the folder of the user's drawings and personal model (None: no personal learning);
     `model_path`: the file `model` came from (None: the shipped one), which learning starts from
-    and which wins over a personal model."""
+    and which wins over a personal model; `imports`: modules that define its layers (for the learner)."""
 
     def __init__(self, model, size=(900, 600), log_path=None, image=None, number=False, profile=None,
-                 model_path=None):
+                 model_path=None, imports=()):
         pygame.display.init()  # display and fonts only: the pad makes no sound, and audio init can stall
         pygame.font.init()
         if pygame.display.get_driver() == "x11":
@@ -93,7 +93,7 @@ class PadApp:
         self.numbers = self.number_mode_state = self.square_canvas = None  # number mode: pad/numbers.py
         self.layout(self.screen.get_size())
         self.emit({"event": "ready", "window": list(self.screen.get_size()), "canvas": list(self.rect)})
-        self.personal = Personal(self, profile, model_path)
+        self.personal = Personal(self, profile, model_path, imports)
         if number:
             numbers.toggle(self)
         if image is not None:

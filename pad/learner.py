@@ -37,7 +37,7 @@ def failure(e):
     return msg
 
 
-def _run(conn, profile_dir, base_path, seed, options):
+def _run(conn, profile_dir, base_path, seed, options, imports=()):
     def send(msg):
         conn.send_bytes(json.dumps(msg).encode())
 
@@ -46,7 +46,10 @@ def _run(conn, profile_dir, base_path, seed, options):
             os.nice(10)  # the pad's frames come first
         import tinycnn as tc
 
+        from .models import import_modules
+
         send({"progress": 0.0})
+        import_modules(imports)  # the layers of a model of your own, as the pad imported them
         base = tc.load(base_path) if base_path else tc.pretrained()
 
         def progress(step, steps):
@@ -61,15 +64,16 @@ def _run(conn, profile_dir, base_path, seed, options):
         conn.close()
 
 
-def start(profile_dir, base_path=None, seed=0, options=None):
-    """Start learning in a new process; `options` go to tc.personalize.
+def start(profile_dir, base_path=None, seed=0, options=None, imports=()):
+    """Start learning in a new process; `options` go to tc.personalize; `imports`: the modules
+    that define the base model's layers (see pad.models).
     Returns (process, connection to read messages from)."""
     ctx = multiprocessing.get_context("spawn")
     receiver, sender = ctx.Pipe(duplex=False)
     saved = {k: os.environ.get(k) for k in THREAD_VARS}
     os.environ.update({k: "1" for k in THREAD_VARS})  # the child inherits the environment at start
     try:
-        args = (sender, str(profile_dir), base_path, seed, dict(options or {}))
+        args = (sender, str(profile_dir), base_path, seed, dict(options or {}), tuple(imports))
         proc = ctx.Process(target=_run, args=args, daemon=True)
         proc.start()
     finally:

@@ -29,10 +29,11 @@ HELP = [("0-9 after drawing", "\"this is a 7\": add it to your set"),
 class Personal:
     """`folder`: the profile folder (None: off); `base_path`: the model file the pad started with
     (None: the shipped one), which learning starts from. A model file given on the command line
-    wins: the profile's personal model is used at start only when there is none."""
+    wins: the profile's personal model is used at start only when there is none.
+    `imports`: the modules that define the model's layers, imported by the learner too."""
 
-    def __init__(self, app, folder=None, base_path=None):
-        self.app, self.base, self.base_path = app, app.model, base_path
+    def __init__(self, app, folder=None, base_path=None, imports=()):
+        self.app, self.base, self.base_path, self.imports = app, app.model, base_path, tuple(imports)
         self.base_name = os.path.basename(str(base_path)) if base_path else "the shipped model"
         self.profile = tc.Profile(folder) if folder is not None else None
         self.counts = np.zeros(10, np.int64)
@@ -130,7 +131,8 @@ class Personal:
             app.say(f"Label at least {OFFER} drawings first (draw, then press its digit): "
                     f"{int(self.counts.sum())} so far")
             return
-        self.job = learner.start(self.profile.folder, self.base_path, options=self.learn_options)
+        self.job = learner.start(self.profile.folder, self.base_path, options=self.learn_options,
+                                 imports=self.imports)
         self.failed, self.progress, self.intervals, self.last_frame = False, 0.0, [], None
         app.emit({"event": "learning", "drawings": int(self.counts.sum())})
         app.say("Learning your handwriting in the background; keep drawing", seconds=4, error=False)

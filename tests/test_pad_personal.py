@@ -189,6 +189,25 @@ def test_the_library_error_for_missing_mnist_is_recognised(tmp_path):
     assert "fetch" not in failure(ValueError("labels must be digits"))
 
 
+def test_the_learner_imports_the_modules_of_a_model_of_your_own(model, tmp_path):
+    """The learner runs in a process of its own: it imports what the pad was told to import
+    (here a module that does not exist, so the failure shows it tried)."""
+    app = PadApp(model, size=(900, 600), log_path=tmp_path / "log.jsonl", profile=tmp_path / "me",
+                 imports=["no_such_layers_module"])
+    app.log_path = tmp_path / "log.jsonl"
+    try:
+        image = np.zeros((28, 28), np.float32)
+        image[4:24, 12:16] = 1
+        for i in range(10):
+            app.personal.profile.add(image, i)
+        app.personal.counts = app.personal.profile.counts()
+        key(app, pygame.K_l, unicode="l")
+        wait_for_the_learner(app)
+        assert "--import no_such_layers_module" in app.message
+    finally:
+        app.close()
+
+
 # -- which model the pad reads with ---------------------------------------------------------------
 def texts_of_a_frame(app):
     seen = []
