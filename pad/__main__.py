@@ -10,7 +10,8 @@ A model with layers of your own loads when the module that defines them is impor
 1.5 times as wide as it is tall (tc.looks_like_a_number); otherwise as one digit.
 
 Every mistake (a missing or damaged file, a model that does not read digits, a log that cannot
-be written) is one line on stderr and exit status 1, found before the window opens."""
+be written, no display to open a window on) is one line on stderr and exit status 1, found
+before the window opens."""
 import argparse
 import os
 import sys
@@ -23,8 +24,46 @@ from .models import ModelError, import_modules, load_model
 from .theme import MIN_SIZE
 
 
+DISPLAY_VARS = {"x11": "DISPLAY", "wayland": "WAYLAND_DISPLAY"}  # SDL's drivers that need a display server
+NO_WINDOW = "run it in a desktop session, or read pictures without a window: python -m pad --predict FILE"
+
+
 class UsageError(Exception):
     """A mistake on the command line, said in one line."""
+
+
+def no_display():
+    """Why no window can open here, or None if one can as far as can be told without trying: on
+    Linux and the BSDs, SDL needs DISPLAY (X11) or WAYLAND_DISPLAY, unless SDL_VIDEODRIVER names
+    a driver that needs neither (dummy, offscreen, kmsdrm). Without this check SDL falls back to
+    its offscreen driver, and the pad waits forever behind a window nobody can see."""
+    if sys.platform in ("win32", "darwin"):
+        return None
+    asked = [d.strip().lower() for d in os.environ.get("SDL_VIDEODRIVER", "").split(",") if d.strip()]
+    if any(d not in DISPLAY_VARS or os.environ.get(DISPLAY_VARS[d]) for d in asked or DISPLAY_VARS):
+        return None  # (none asked: SDL tries X11 and Wayland)
+    asked = f"SDL_VIDEODRIVER={os.environ['SDL_VIDEODRIVER']} but " if asked else ""
+    return f"no display to open the window on ({asked}DISPLAY and WAYLAND_DISPLAY are not set); {NO_WINDOW}"
+
+
+def open_display():
+    """Start SDL's video on the display the environment names, or raise UsageError in one line.
+    With only DISPLAY (or only WAYLAND_DISPLAY) set, SDL is told to use that one: a server that
+    does not answer is then an error, where SDL would otherwise fall back to its offscreen
+    driver without a word."""
+    import pygame
+
+    named = [d for d, var in DISPLAY_VARS.items() if os.environ.get(var)]
+    if not os.environ.get("SDL_VIDEODRIVER") and len(named) == 1 and sys.platform not in ("win32", "darwin"):
+        os.environ["SDL_VIDEODRIVER"] = named[0]
+    try:
+        pygame.display.init()
+    except pygame.error as e:
+        where = ", ".join(f"{var}={os.environ[var]}" for var in DISPLAY_VARS.values() if os.environ.get(var))
+        raise UsageError(f"cannot open a window ({e}; {where or 'no display set'}); {NO_WINDOW}") from None
+    driver = pygame.display.get_driver()
+    if driver in ("offscreen", "dummy") and driver not in os.environ.get("SDL_VIDEODRIVER", ""):
+        raise UsageError(f"no display to open the window on (SDL found none it could use); {NO_WINDOW}")
 
 
 def check_log(path):
@@ -105,6 +144,9 @@ def main(argv=None):
             size = parse_size(args.size)
             if args.log:
                 check_log(args.log)
+            if no_display():
+                raise UsageError(no_display())
+            open_display()
         try:
             import_modules(args.imports)
             model = load_model(args.model)

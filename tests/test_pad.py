@@ -586,6 +586,25 @@ def test_a_long_message_is_shown_whole_at_the_smallest_size(app, monkeypatch):
     assert not colliding([r for _, r in shown])
 
 
+def run_without_display(**env):
+    clean = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
+    return subprocess.run([sys.executable, "-m", "pad"], capture_output=True, text=True, timeout=60, cwd=REPO,
+                          env={**clean, **env})
+
+
+@pytest.mark.parametrize("env", [{}, {"SDL_VIDEODRIVER": "x11"}, {"SDL_VIDEODRIVER": "wayland,x11"}])
+def test_no_display_is_one_line_and_exit_1(env):
+    r = run_without_display(**env)  # it used to wait forever behind a window nobody could see
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("error: no display") and "--predict" in r.stderr
+
+
+def test_a_display_server_that_does_not_answer_is_one_line():
+    r = run_without_display(DISPLAY=":97")  # no X server there
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    assert r.stderr.startswith("error: cannot open a window")
+
+
 def test_the_pads_modules_import_no_cycle_and_no_function_is_long():
     """pad/ reads top-down: no two of its modules import each other (even by a detour, or inside
     a function), and no function is over 80 lines."""
