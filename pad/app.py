@@ -9,6 +9,8 @@ is drawn around the canvas is in panel.py (one digit), numbers.py (number mode) 
 import contextlib
 import json
 import os
+import signal
+import threading
 import time
 from collections import deque
 
@@ -27,6 +29,7 @@ from .theme import BG, DIM, MIN_SIZE, PANEL, TEXT, ui_scale
 
 STATUS_H = 40          # the status bar at the bottom (at 900x600): two lines of small text
 CANVAS_PIXELS = 560    # the off-screen drawing's resolution, whatever the window size
+QUIT_SIGNALS = ("SIGHUP", "SIGTERM", "SIGINT")  # a closed terminal, a kill, Ctrl+C: all end the pad cleanly
 HINT = "Draw a digit.  Right button: erase   Ctrl+Z/Y: undo/redo   C: clear   [ ]: brush   H: help"
 HELP = [
     ("Left button", "draw"),
@@ -82,6 +85,7 @@ class PadApp:
         self.canvas_pixels = None     # (canvas, its gray picture at full resolution), see canvas_view
         self.strokes = StrokeCache()
         self.running = True
+        self.quit_signal = None       # the signal that ended the session, if one did
         self.frame_ms = deque(maxlen=600)     # work per frame, for the stats logged at quit
         self.drawing_ms = deque(maxlen=2000)  # the same, for frames in which the pen moved
         self.clock = pygame.time.Clock()
@@ -415,13 +419,36 @@ class PadApp:
             self.clock.tick(fps)
 
     def run(self):
-        """The main loop, until Esc or the window is closed."""
-        while self.running:
-            self.frame()
+        """The main loop, until Esc, the window is closed, or a signal asks the pad to end."""
+        with self.quit_on_signals():
+            while self.running:
+                self.frame()
         self.close()
+
+    @contextlib.contextmanager
+    def quit_on_signals(self):
+        """While the loop runs, SIGHUP (the terminal closed), SIGTERM and SIGINT end it after the
+        event in hand, as the window's close button does: a drawing being saved is saved whole,
+        and the pad closes its profile and log. The handler only sets flags: it runs between two
+        bytecodes of whatever the pad was doing, a write to the log included."""
+        def stop(signum, _frame):
+            self.running, self.quit_signal = False, signal.Signals(signum).name
+
+        previous = {}
+        if threading.current_thread() is threading.main_thread():  # the only thread that may set them
+            for name in QUIT_SIGNALS:
+                if hasattr(signal, name):
+                    previous[name] = signal.signal(getattr(signal, name), stop)
+        try:
+            yield
+        finally:
+            for name, handler in previous.items():  # None: a handler set outside Python (SDL's)
+                signal.signal(getattr(signal, name), signal.SIG_DFL if handler is None else handler)
 
     def close(self):
         self.personal.close()
+        if self.quit_signal:
+            self.emit({"event": "signal", "signal": self.quit_signal})
         if self.frame_ms:
             ms, dr = np.array(self.frame_ms), np.array(self.drawing_ms or [0.0])
             self.emit({"event": "quit", "frames": len(ms), "mean_frame_ms": round(float(ms.mean()), 3),

@@ -1,10 +1,12 @@
 """`python -m pad` run as a user runs it, in a process of its own: a model with a layer of your
-own (--import), the tutorial's command."""
+own (--import), the tutorial's command, and the pad ended by a signal in the middle of a label."""
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -91,3 +93,63 @@ def test_the_tutorials_command_opens_the_pad_with_its_model(tour):
         proc.kill()
     assert ready.startswith("READY window"), err
     assert proc.returncode == 0 and "Traceback" not in err
+
+
+# A person drawing a 1 and pressing 1, over and over, on a disk slow enough that each label takes
+# a while: the signal comes in the middle of one (after "ADDING", before "ADDED").
+DRIVER = textwrap.dedent("""
+    import sys, time
+    import pygame
+    import tinycnn as tc
+    import pad.app
+    from pad.__main__ import main
+
+    add = tc.Profile.add
+    def slow_add(self, *a, **k):
+        print("ADDING", flush=True)
+        time.sleep(0.3)
+        counts = add(self, *a, **k)
+        print("ADDED", flush=True)
+        return counts
+    tc.Profile.add = slow_add
+
+    frame = pad.app.PadApp.frame
+    def drawing_and_labelling(self, fps=60):
+        r = self.rect
+        x = r.x + r.w // 2
+        post = lambda t, **kw: pygame.event.post(pygame.event.Event(t, **kw))
+        post(pygame.MOUSEBUTTONDOWN, pos=(x, r.y + r.h // 6), button=1)
+        post(pygame.MOUSEMOTION, pos=(x, r.y + r.h * 5 // 6), rel=(0, 1), buttons=(1, 0, 0))
+        post(pygame.MOUSEBUTTONUP, pos=(x, r.y + r.h * 5 // 6), button=1)
+        post(pygame.KEYDOWN, key=pygame.K_1, mod=0, unicode="1", scancode=0)
+        frame(self, fps=0)
+    pad.app.PadApp.frame = drawing_and_labelling
+    sys.exit(main(["--profile", sys.argv[1], "--log", sys.argv[2]]))
+""")
+
+
+@pytest.mark.parametrize("sig", ["SIGHUP", "SIGTERM", "SIGINT"])
+def test_a_signal_during_a_label_ends_the_pad_cleanly_and_keeps_every_drawing(tmp_path, sig):
+    """A closed terminal (SIGHUP), a kill (SIGTERM) or Ctrl+C during a label: the label in hand
+    is finished, the pad closes its profile and log and exits 0, and at the next start every
+    drawing it labelled is there."""
+    env = {**os.environ, "PYTHONPATH": REPO, "SDL_VIDEODRIVER": "dummy"}
+    proc = subprocess.Popen([sys.executable, "-c", DRIVER, str(tmp_path / "me"), str(tmp_path / "log.jsonl")],
+                            cwd=tmp_path, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lines = []
+    try:
+        while lines.count("ADDING") < 3:  # two labels done, the third in hand
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read()
+            lines.append(line.strip())
+        proc.send_signal(getattr(signal, sig))
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    lines += out.split()
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    assert lines.count("ADDED") == lines.count("ADDING") == 3  # the label in hand was finished
+    assert tc.Profile(tmp_path / "me").counts().tolist() == [0, 3, 0, 0, 0, 0, 0, 0, 0, 0]
+    log = [json.loads(line) for line in open(tmp_path / "log.jsonl")]
+    assert [e["count"] for e in log if e["event"] == "labelled"] == [1, 2, 3]
+    assert log[-2] == {"event": "signal", "signal": sig} and log[-1]["event"] == "quit"
