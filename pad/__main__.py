@@ -1,12 +1,17 @@
-"""python -m pad [--model PATH] [--image FILE] [--log PATH] [--size WxH] [--number] [--profile DIR]
+"""python -m pad [--model PATH [--import MODULE]] [--image FILE] [--log PATH] [--size WxH] [--number] [--profile DIR]
 python -m pad --predict FILE [FILE ...]      (no window: print the top-3 for each picture)
 python -m pad --number --predict FILE ...    (print the number in each picture)
+
+--model wins over the personal model of --profile, which is used only when no --model is given.
+A model with layers of your own loads when the module that defines them is imported first:
+--import mymodule (on the path, the current folder included) or --import path/to/mymodule.py.
 
 --predict reads a picture as a number when --number is given or when its ink is more than
 1.5 times as wide as it is tall (tc.looks_like_a_number); otherwise as one digit.
 
 Every mistake (a missing or damaged file, a model that does not read digits, a log that cannot
-be written) is one line on stderr and exit status 1, found before the window opens."""
+be written, no display to open a window on) is one line on stderr and exit status 1, found
+before the window opens."""
 import argparse
 import os
 import sys
@@ -15,20 +20,50 @@ from pathlib import Path
 
 import tinycnn as tc
 
+from .models import ModelError, import_modules, load_model
+from .theme import MIN_SIZE
+
+
+DISPLAY_VARS = {"x11": "DISPLAY", "wayland": "WAYLAND_DISPLAY"}  # SDL's drivers that need a display server
+NO_WINDOW = "run it in a desktop session, or read pictures without a window: python -m pad --predict FILE"
+
+
 class UsageError(Exception):
     """A mistake on the command line, said in one line."""
 
 
-def load_model(path):
-    """The model at `path`, or the shipped one, checked to read (1, 28, 28) digits."""
+def no_display():
+    """Why no window can open here, or None if one can as far as can be told without trying: on
+    Linux and the BSDs, SDL needs DISPLAY (X11) or WAYLAND_DISPLAY, unless SDL_VIDEODRIVER names
+    a driver that needs neither (dummy, offscreen, kmsdrm). Without this check SDL falls back to
+    its offscreen driver, and the pad waits forever behind a window nobody can see."""
+    if sys.platform in ("win32", "darwin"):
+        return None
+    asked = [d.strip().lower() for d in os.environ.get("SDL_VIDEODRIVER", "").split(",") if d.strip()]
+    if any(d not in DISPLAY_VARS or os.environ.get(DISPLAY_VARS[d]) for d in asked or DISPLAY_VARS):
+        return None  # (none asked: SDL tries X11 and Wayland)
+    asked = f"SDL_VIDEODRIVER={os.environ['SDL_VIDEODRIVER']} but " if asked else ""
+    return f"no display to open the window on ({asked}DISPLAY and WAYLAND_DISPLAY are not set); {NO_WINDOW}"
+
+
+def open_display():
+    """Start SDL's video on the display the environment names, or raise UsageError in one line.
+    With only DISPLAY (or only WAYLAND_DISPLAY) set, SDL is told to use that one: a server that
+    does not answer is then an error, where SDL would otherwise fall back to its offscreen
+    driver without a word."""
+    import pygame
+
+    named = [d for d, var in DISPLAY_VARS.items() if os.environ.get(var)]
+    if not os.environ.get("SDL_VIDEODRIVER") and len(named) == 1 and sys.platform not in ("win32", "darwin"):
+        os.environ["SDL_VIDEODRIVER"] = named[0]
     try:
-        model = tc.load(path) if path else tc.pretrained()
-        tc.check_digit_reader(model, str(path or tc.pretrained_path()))
-    except FileNotFoundError:
-        raise UsageError(f"model file not found: {path or tc.pretrained_path()}") from None
-    except tc.ModelFileError as e:
-        raise UsageError(f"cannot use model: {e}") from None
-    return model
+        pygame.display.init()
+    except pygame.error as e:
+        where = ", ".join(f"{var}={os.environ[var]}" for var in DISPLAY_VARS.values() if os.environ.get(var))
+        raise UsageError(f"cannot open a window ({e}; {where or 'no display set'}); {NO_WINDOW}") from None
+    driver = pygame.display.get_driver()
+    if driver in ("offscreen", "dummy") and driver not in os.environ.get("SDL_VIDEODRIVER", ""):
+        raise UsageError(f"no display to open the window on (SDL found none it could use); {NO_WINDOW}")
 
 
 def check_log(path):
@@ -48,8 +83,6 @@ def check_log(path):
 
 
 def parse_size(text):
-    from .app import MIN_SIZE
-
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
@@ -93,7 +126,9 @@ def predict_files(model, paths, number=False):
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m pad", description="Draw a digit; tinycnn reads it live.")
-    p.add_argument("--model", help="model file (.npz) to use instead of the shipped one")
+    p.add_argument("--model", help="model file (.npz) to read with, instead of the shipped one or your personal one")
+    p.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
+                   help="import this module (or .py file) first: the one that defines the model's own layers")
     p.add_argument("--image", help="start with this picture of a digit on the canvas")
     p.add_argument("--log", help="append one JSON object per event to this file")
     p.add_argument("--size", default="900x600", help="window size, WxH")
@@ -103,14 +138,22 @@ def main(argv=None):
     p.add_argument("--number", action="store_true",
                    help="number mode: a wide canvas read as a number; with --predict, read each image as a number")
     args = p.parse_args(argv)
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     try:
-        model = load_model(args.model)
+        if not args.predict:  # the window's own checks first: they cost nothing
+            size = parse_size(args.size)
+            if args.log:
+                check_log(args.log)
+            if no_display():
+                raise UsageError(no_display())
+            open_display()
+        try:
+            import_modules(args.imports)
+            model = load_model(args.model)
+        except ModelError as e:
+            raise UsageError(str(e)) from None
         if args.predict:
             return predict_files(model, args.predict, args.number)
-        os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-        size = parse_size(args.size)
-        if args.log:
-            check_log(args.log)
         if args.image:
             try:
                 tc.read_digit_image(args.image)
@@ -122,7 +165,8 @@ def main(argv=None):
 
         try:
             app = PadApp(model, size=size, log_path=args.log, image=args.image, number=args.number,
-                         profile=args.profile or tc.default_profile_dir(), model_path=args.model)
+                         profile=args.profile or tc.default_profile_dir(), model_path=args.model,
+                         imports=args.imports)
         except pygame.error as e:
             raise UsageError(f"cannot open a window ({e})") from None
     except UsageError as e:

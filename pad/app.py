@@ -2,11 +2,15 @@
 
 PadApp owns the state (canvas, prediction, layout) and reacts to pygame events in `handle`;
 `frame` runs one frame (events, prediction if the drawing changed, drawing). The main loop is
-just `while app.running: app.frame()`, and tests drive the same code by posting events.
+just `while app.running: app.frame()`, and tests drive the same code by posting events. What
+is drawn around the canvas is in panel.py (one digit), numbers.py (number mode) and inside.py
+(the I page); text in text.py; colours and scale in theme.py.
 """
 import contextlib
 import json
 import os
+import signal
+import threading
 import time
 from collections import deque
 
@@ -15,21 +19,17 @@ import pygame
 
 import tinycnn as tc
 
-from . import numbers
+from . import numbers, panel
 from .canvas import Canvas
 from .inside import InsideView
 from .personal import HELP as PERSONAL_HELP, Personal
+from .strokecache import StrokeCache
+from .text import Text
+from .theme import BG, DIM, MIN_SIZE, PANEL, TEXT, ui_scale
 
-BG = (28, 30, 36)
-PANEL = (40, 43, 52)
-TEXT = (225, 228, 235)
-DIM = (140, 145, 160)
-BAR = (70, 120, 200)
-WIN = (255, 170, 40)
-WARN = (240, 90, 80)
-MIN_SIZE = (420, 300)  # below this the panel cannot show ten readable bars
-STATUS_H = 40          # the status bar at the bottom: two lines of small text
-CANVAS_PIXELS = 560     # the off-screen drawing's resolution, whatever the window size
+STATUS_H = 40          # the status bar at the bottom (at 900x600): two lines of small text
+CANVAS_PIXELS = 560    # the off-screen drawing's resolution, whatever the window size
+QUIT_SIGNALS = ("SIGHUP", "SIGTERM", "SIGINT")  # a closed terminal, a kill, Ctrl+C: all end the pad cleanly
 HINT = "Draw a digit.  Right button: erase   Ctrl+Z/Y: undo/redo   C: clear   [ ]: brush   H: help"
 HELP = [
     ("Left button", "draw"),
@@ -43,7 +43,7 @@ HELP = [
     ("H or F1", "this help"),
     ("Drop an image file", "read a photo or scan of a digit"),
     *PERSONAL_HELP,
-    ("Esc", "close this help, or quit"),
+    ("Esc", "close the help, a page or number mode; else quit"),
 ]
 
 
@@ -57,11 +57,13 @@ def gray_pixels(surf, a):
 class PadApp:
     """The pad. `model`: a tinycnn model taking (N, 1, 28, 28); `log_path`: JSON-lines event log;
     `profile`: the folder of the user's drawings and personal model (None: no personal learning);
-    `model_path`: the file `model` came from (None: the shipped one), which learning starts from."""
+    `model_path`: the file `model` came from (None: the shipped one), which learning starts from
+    and which wins over a personal model; `imports`: modules that define its layers (for the learner)."""
 
     def __init__(self, model, size=(900, 600), log_path=None, image=None, number=False, profile=None,
-                 model_path=None):
-        pygame.init()
+                 model_path=None, imports=()):
+        pygame.display.init()  # display and fonts only: the pad makes no sound, and audio init can stall
+        pygame.font.init()
         if pygame.display.get_driver() == "x11":
             # SDL shows a window drawn in software through OpenGL unless told not to: without a
             # GPU (Mesa in software) that costs 5-7 ms a frame, X11's shared-memory image 0.3 ms.
@@ -73,8 +75,7 @@ class PadApp:
         self.brush = 18.0
         self.reading = tc.read_digit(np.zeros((28, 28), np.float32), model)  # "blank"
         self.probs, self.eye, self.stages = None, self.reading.input, None
-        self.show_help = False
-        self.show_stages = False
+        self.show_help = self.show_stages = False
         self.inside = None            # the look-inside page (key I), built on first use
         self.message, self.message_until, self.message_error = "", 0.0, False
         self.mouse = None
@@ -82,18 +83,21 @@ class PadApp:
         self.stale = False            # the prediction is older than the drawing
         self.canvas_surface = None    # the canvas scaled to the window, rebuilt when either changes
         self.canvas_pixels = None     # (canvas, its gray picture at full resolution), see canvas_view
-        self.points_seen = {}         # id(stroke) -> (stroke, its points as an array), see stroke_points
+        self.strokes = StrokeCache()
         self.running = True
+        self.quit_signal = None       # the signal that ended the session, if one did
         self.frame_ms = deque(maxlen=600)     # work per frame, for the stats logged at quit
         self.drawing_ms = deque(maxlen=2000)  # the same, for frames in which the pen moved
         self.clock = pygame.time.Clock()
-        self.fonts, self.texts = {}, {}
+        self.writer = Text()
+        w = self.writer
+        self.font, self.fit, self.wrap, self.choose = w.font, w.fit, w.wrap, w.choose
         self.log_path = log_path
         self.log = open(log_path, "a", buffering=1) if log_path else None
         self.numbers = self.number_mode_state = self.square_canvas = None  # number mode: pad/numbers.py
         self.layout(self.screen.get_size())
         self.emit({"event": "ready", "window": list(self.screen.get_size()), "canvas": list(self.rect)})
-        self.personal = Personal(self, profile, model_path)
+        self.personal = Personal(self, profile, model_path, imports)
         if number:
             numbers.toggle(self)
         if image is not None:
@@ -104,8 +108,9 @@ class PadApp:
         """Place the canvas (a square) and the panel for a window of `size`: side by side in a
         wide window, the panel below the canvas in a tall one; the status bar along the bottom."""
         w, h = max(size[0], MIN_SIZE[0]), max(size[1], MIN_SIZE[1])
+        self.ui = ui_scale((w, h))
         m = 16 if min(w, h) >= 500 else 10
-        bottom = h - STATUS_H  # where the status bar starts
+        bottom = h - self.px(STATUS_H)  # where the status bar starts
         if bottom > 1.2 * w:   # tall: canvas on top, full width; the panel below it
             side = int(min(w - 2 * m, 0.6 * (bottom - 3 * m)))
             self.rect = pygame.Rect((w - side) // 2, m, side, side)
@@ -115,11 +120,15 @@ class PadApp:
             self.rect = pygame.Rect(m, m, side, side)
             px = self.rect.right + m
             self.panel = pygame.Rect(px, m, w - px - m, bottom - m)
-        self.status = pygame.Rect(m, bottom, w - 2 * m, STATUS_H - 4)
+        self.status = pygame.Rect(m, bottom + 2, w - 2 * m, h - bottom - 6)
         self.canvas_surface = None
         self.dirty = True
         if self.numbers is not None:
-            self.numbers.layout((w, bottom + 26))
+            self.numbers.layout(w, bottom)
+
+    def px(self, n):
+        """`n` pixels of a 900x600 window, in this window (see theme.ui_scale)."""
+        return max(1, round(n * self.ui))
 
     def to_canvas(self, pos):
         """Window pixel (x, y) -> canvas pixel (x, y), as floats (may lie outside the canvas)."""
@@ -168,12 +177,7 @@ class PadApp:
         ctrl = ev.mod & pygame.KMOD_CTRL
         k, ch = ev.key, getattr(ev, "unicode", "")
         if k == pygame.K_ESCAPE:
-            if self.show_help:  # Esc closes what is open before it quits: help, then a page
-                self.show_help, self.dirty = False, True
-            elif self.inside or self.show_stages:
-                self.inside, self.show_stages, self.dirty = None, False, True
-            else:
-                self.running = False
+            self.escape()
         elif ctrl and (k == pygame.K_y or (k == pygame.K_z and ev.mod & pygame.KMOD_SHIFT)):
             if self.canvas.redo():
                 self.changed("redo")
@@ -200,6 +204,18 @@ class PadApp:
             numbers.toggle(self)
         else:
             self.personal.key(ev)
+
+    def escape(self):
+        """Esc closes what is in front, one thing a press: the help, then number mode (its drawing
+        kept for N), then a page (I or S); on the plain one-digit screen it quits."""
+        if self.show_help:
+            self.show_help, self.dirty = False, True
+        elif self.numbers is not None:
+            numbers.toggle(self)
+        elif self.inside or self.show_stages:
+            self.inside, self.show_stages, self.dirty = None, False, True
+        else:
+            self.running = False
 
     def set_brush(self, radius):
         self.brush = float(min(max(radius, 4), 60))
@@ -267,29 +283,15 @@ class PadApp:
         # An eraser stroke or a pasted image means the pixels are what there is to read.
         shown = self.canvas.actions + ([self.canvas.current] if self.canvas.current else [])
         since = shown[max((i + 1 for i, a in enumerate(shown) if a["kind"] == "clear"), default=0):]
-        strokes = ([self.stroke_points(a) for a in since]
+        strokes = ([self.strokes.points(a) for a in since]
                    if since and all(a["kind"] == "ink" for a in since) else None)
-        self.points_seen = {id(a): self.points_seen[id(a)] for a in since if id(a) in self.points_seen}
+        self.strokes.keep(since)
         # The I page looks inside the pass that reads the drawing instead of running one more.
         look = self.inside.forward if self.inside and self.inside.model is self.model else None
         self.reading = tc.read_digit(self.canvas.array, self.model, pen=2 * widest if widest else None,
                                      strokes=strokes, forward=look)
         self.eye, self.stages = self.reading.input, self.reading.stages
         self.probs = self.reading.probs if self.reading.verdict in ("digit", "unsure") else None
-
-    def stroke_points(self, action):
-        """np.asarray(action["points"], np.float32), converting only the points added since the
-        last call: a stroke only grows, and converting thousands of points again every frame
-        cost most of a millisecond of a long drawing's frame."""
-        points = action["points"]
-        seen, xy = self.points_seen.get(id(action), (None, None))
-        if seen is not action:
-            xy = np.zeros((0, 2), np.float32)
-        if len(xy) < len(points):
-            xy = np.concatenate([xy, np.asarray(points[len(xy):], np.float32)])
-        xy.flags.writeable = False  # handed out and kept: a reader must not change the cache
-        self.points_seen[id(action)] = (action, xy)  # the action kept alive: its id is not reused
-        return xy
 
     def verdict(self):
         """(digit or None, sentence) for the current reading."""
@@ -302,6 +304,7 @@ class PadApp:
         return None, {"blank": "Draw a digit", "too small": "Too small: draw it bigger",
                       "not a digit": "That is not a digit"}[r.verdict]
 
+    # -- the log -------------------------------------------------------------------------
     def emit_prediction(self, event):
         digit, _ = self.verdict()
         probs = None if self.probs is None else [round(float(p), 6) for p in self.probs]
@@ -330,55 +333,15 @@ class PadApp:
             self.say(f"Cannot write the log {self.log_path} ({e.strerror or e}); logging stopped", 10.0)
 
     # -- drawing -------------------------------------------------------------------------
-    def font(self, size):
-        if size not in self.fonts:
-            self.fonts[size] = pygame.font.Font(None, size)
-        return self.fonts[size]
-
-    def fit(self, s, size, width, min_size=None):
-        """(text, font size) that fit in `width` pixels: the font shrunk down to `min_size` if
-        that is enough, else the text shortened with an ellipsis."""
-        for sz in range(size, (min_size or size) - 1, -2):
-            if self.font(sz).size(s)[0] <= width:
-                return s, sz
-        sz = min_size or size
-        lo, hi = 0, len(s)  # the longest prefix that fits with "..." after it
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if self.font(sz).size(s[:mid].rstrip() + "...")[0] <= width:
-                lo = mid
-            else:
-                hi = mid - 1
-        return (s[:lo].rstrip() + "..." if lo else ""), sz
-
-    def wrap(self, s, size, width, max_lines):
-        """`s` broken at spaces into at most `max_lines` lines of `width` pixels, the last one
-        shortened with an ellipsis if the text does not end there."""
-        lines, words = [], s.split()
-        while words and len(lines) < max_lines:
-            n = 1
-            while n < len(words) and self.font(size).size(" ".join(words[:n + 1]))[0] <= width:
-                n += 1
-            lines.append(" ".join(words[:n]))
-            words = words[n:]
-        if words:
-            lines[-1] = lines[-1] + " " + " ".join(words)
-        return [self.fit(line, size, width)[0] for line in lines]
-
     def text(self, s, pos, size=24, color=TEXT, anchor="topleft", width=None, min_size=None):
-        """Draw `s`; with `width`, made to fit it (smaller font down to `min_size`, then an ellipsis).
-        Returns the rectangle drawn."""
-        if width is not None:
-            s, size = self.fit(s, size, max(width, 0), min_size)
-        key = (s, size, color)
-        surf = self.texts.get(key)
-        if surf is None:  # rendering text costs more than drawing it: keep what was rendered
-            if len(self.texts) > 2000:
-                self.texts.clear()
-            surf = self.texts[key] = self.font(size).render(s, True, color)
-        r = surf.get_rect(**{anchor: pos})
-        self.screen.blit(surf, r)
-        return r
+        """Draw `s` on the screen (see Text.draw); returns the rectangle drawn."""
+        return self.writer.draw(self.screen, s, pos, size, color, anchor, width, min_size)
+
+    def text_width(self, s, size):
+        return self.writer.font(size).size(s)[0]
+
+    def line_height(self, size):
+        return self.writer.line_height(size)
 
     def gray_surface(self, a, size):
         """A float (h, w) image in [0, 1] as a gray pygame surface scaled to `size` (w, h) (see
@@ -419,106 +382,19 @@ class PadApp:
         else:
             self.draw_panel(reserve=self.personal.strip_height())
             self.personal.draw()
-        self.draw_status()
+        panel.draw_status(self, numbers.HINT if self.numbers is not None else HINT)
         if self.show_help:
-            self.draw_help()
-
-    def draw_status(self):
-        """The message (wrapped onto two lines, shortened if longer) or the hint, in the status bar."""
-        st = self.status
-        if self.message and time.monotonic() < self.message_until:
-            lines, color = self.wrap(self.message, 20, st.w, 2), WARN if self.message_error else DIM
-        else:
-            hint = numbers.HINT if self.numbers is not None else HINT
-            lines, color = self.wrap(hint + f"   brush {int(self.brush)}", 18, st.w, 2), DIM
-        line_h = st.h // 2
-        top = st.bottom - line_h * len(lines)
-        for i, line in enumerate(lines):
-            self.text(line, (st.x, top + i * line_h + line_h // 2), 20 if color == WARN else 18, color, "midleft")
+            panel.draw_help(self, HELP)
 
     def draw_panel(self, reserve=0):
-        """The verdict, the top 3, ten bars and what the network sees, sized to fit the panel
-        (less `reserve` pixels at its bottom, kept for the personal strip)."""
-        s, p = self.screen, self.panel
-        pygame.draw.rect(s, PANEL, p, border_radius=8)
-        if self.inside:
-            if self.inside.model is not self.model:  # a personal model was learned or reset
-                self.inside = InsideView(self.model, (TEXT, DIM, PANEL))
-            return self.inside.draw(self, pygame.Rect(p.x, p.y, p.w, p.h - reserve))
-        pad = 12 if p.w >= 220 else 8
-        x, y, w = p.x + pad, p.y + pad, p.w - 2 * pad
-        digit, sentence = self.verdict()
-        big = self.text(sentence, (x, y), 34 if digit is not None else 26, WIN if digit is not None else TEXT,
-                        width=w, min_size=18)
-        y = big.bottom + 4
-        if self.probs is not None:
-            top3 = "   ".join(f"{d}: {self.probs[d]:.1%}" for d in np.argsort(-self.probs)[:3])
-            self.text("Top 3   " + top3, (x, y), 22, DIM, width=w, min_size=16)
-        y += 22
-        # What is left is shared by the bars and the 28x28 view (caption + square), in that order.
-        room = p.bottom - pad - reserve - y
-        eye = int(min(140, w // 2, room - 18 - 10 * 12))  # bars get at least 12 px a row
-        show_eye = eye >= 40
-        bar_h = max(6, min(24, (room - (eye + 24 if show_eye else 0)) // 10 - 4))
-        best = None if self.probs is None else int(np.argmax(self.probs))
-        label_w, pct_w = 20, (52 if w >= 200 else 0)  # no room for the figures: the bar says it
-        for d in range(10):
-            prob = 0.0 if self.probs is None else float(self.probs[d])
-            row_y = y + d * (bar_h + 4)
-            self.text(str(d), (x, row_y + bar_h // 2), min(24, bar_h + 8), WIN if d == best else TEXT, "midleft")
-            full = pygame.Rect(x + label_w, row_y, w - label_w - pct_w, bar_h)
-            pygame.draw.rect(s, BG, full, border_radius=3)
-            if prob > 0:
-                pygame.draw.rect(s, WIN if d == best else BAR,
-                                 (full.x, full.y, max(2, int(full.w * prob)), full.h), border_radius=3)
-            if self.probs is not None and pct_w:
-                self.text(f"{prob:6.1%}", (full.right + 4, row_y + bar_h // 2), min(20, bar_h + 6), TEXT,
-                          "midleft", width=pct_w - 4)
-        y += 10 * (bar_h + 4) + 4
-        if self.show_stages and self.stages is not None:
-            self.draw_stages(x, y, w, p.bottom - pad - y)
-        elif show_eye:
-            self.text("What the network sees (28x28)   S: stages", (x, y), 18, DIM, width=w, min_size=14)
-            eye = min(eye, p.bottom - pad - y - 18)
-            pygame.draw.rect(s, DIM, (x - 1, y + 17, eye + 2, eye + 2), 1)
-            s.blit(self.gray_surface(self.eye, (eye, eye)), (x, y + 18))
-
-    def draw_stages(self, x, y, w, room):
-        names = [("input", "canvas"), ("crop", "crop"), ("fit", "fit 20x20"), ("centred", "centred 28x28")]
-        gap = 6
-        side = int(min(110, (w - 3 * gap) // 4, room - 18 - 16))
-        self.text("Preprocessing stages   S: back", (x, y), 18, DIM, width=w, min_size=14)
-        if side < 12:
-            return
-        label_size = min(self.fit(label, 16, side + gap, 12)[1] for _, label in names)  # one size for all
-        for i, (key, label) in enumerate(names):
-            a = self.stages[key]
-            box = pygame.Rect(x + i * (side + gap), y + 18, side, side)
-            pygame.draw.rect(self.screen, BG, box)
-            h, wd = a.shape
-            k = side / max(h, wd)
-            size = (max(1, int(wd * k)), max(1, int(h * k)))
-            self.screen.blit(self.gray_surface(a, size), (box.x + (side - size[0]) // 2,
-                                                          box.y + (side - size[1]) // 2))
-            pygame.draw.rect(self.screen, DIM, box, 1)
-            self.text(label, (box.centerx, box.bottom + 2), label_size, DIM, "midtop", width=side + gap)
-
-    def draw_help(self):
-        w, h = self.screen.get_size()
-        shade = pygame.Surface((w, h), pygame.SRCALPHA)
-        shade.fill((0, 0, 0, 190))
-        self.screen.blit(shade, (0, 0))
-        box = pygame.Rect(0, 0, min(600, w - 32), min(64 + 30 * len(HELP), h - 32))
-        box.center = (w // 2, h // 2)
-        pygame.draw.rect(self.screen, PANEL, box, border_radius=10)
-        self.text("Controls", (box.x + 20, box.y + 12), 32, WIN, width=box.w - 40)
-        row = (box.h - 56) // len(HELP)
-        size = max(14, min(24, row))
-        keys_w = int((box.w - 40) * 0.42)
-        for i, (keys, what) in enumerate(HELP):
-            yy = box.y + 50 + row * i
-            self.text(keys, (box.x + 20, yy), size, width=keys_w - 10, min_size=14)
-            self.text(what, (box.x + 20 + keys_w, yy), size, DIM, width=box.w - 40 - keys_w, min_size=14)
+        """The panel beside the canvas: the I page when it is open, else the digit's bars."""
+        pygame.draw.rect(self.screen, PANEL, self.panel, border_radius=8)
+        if not self.inside:
+            return panel.draw_digit_panel(self, reserve)
+        if self.inside.model is not self.model:  # a personal model was learned or reset
+            self.inside = InsideView(self.model, (TEXT, DIM, PANEL))
+        p = self.panel
+        self.inside.draw(self, pygame.Rect(p.x, p.y, p.w, p.h - reserve))
 
     # -- the loop --------------------------------------------------------------------------
     def frame(self, fps=60):
@@ -543,13 +419,36 @@ class PadApp:
             self.clock.tick(fps)
 
     def run(self):
-        """The main loop, until Esc or the window is closed."""
-        while self.running:
-            self.frame()
+        """The main loop, until Esc, the window is closed, or a signal asks the pad to end."""
+        with self.quit_on_signals():
+            while self.running:
+                self.frame()
         self.close()
+
+    @contextlib.contextmanager
+    def quit_on_signals(self):
+        """While the loop runs, SIGHUP (the terminal closed), SIGTERM and SIGINT end it after the
+        event in hand, as the window's close button does: a drawing being saved is saved whole,
+        and the pad closes its profile and log. The handler only sets flags: it runs between two
+        bytecodes of whatever the pad was doing, a write to the log included."""
+        def stop(signum, _frame):
+            self.running, self.quit_signal = False, signal.Signals(signum).name
+
+        previous = {}
+        if threading.current_thread() is threading.main_thread():  # the only thread that may set them
+            for name in QUIT_SIGNALS:
+                if hasattr(signal, name):
+                    previous[name] = signal.signal(getattr(signal, name), stop)
+        try:
+            yield
+        finally:
+            for name, handler in previous.items():  # None: a handler set outside Python (SDL's)
+                signal.signal(getattr(signal, name), signal.SIG_DFL if handler is None else handler)
 
     def close(self):
         self.personal.close()
+        if self.quit_signal:
+            self.emit({"event": "signal", "signal": self.quit_signal})
         if self.frame_ms:
             ms, dr = np.array(self.frame_ms), np.array(self.drawing_ms or [0.0])
             self.emit({"event": "quit", "frames": len(ms), "mean_frame_ms": round(float(ms.mean()), 3),

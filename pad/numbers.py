@@ -10,9 +10,10 @@ import pygame
 import tinycnn as tc
 
 from .canvas import Canvas
+from .theme import BAR, BG, DIM, PANEL, TEXT, WARN, WIN
 
 WIDTH, HEIGHT = 1400, 500   # the wide canvas's pixels: room for a year, a price, a phone number
-HINT = "Write a number.  Right button: erase   Ctrl+Z/Y: undo/redo   C: clear   N: one digit   H: help"
+HINT = "Write a number.  Right button: erase   Ctrl+Z/Y: undo/redo   C: clear   N or Esc: one digit   H: help"
 SENTENCES = {"blank": "Write a number", "too small": "Too small: write it bigger",
              "not a number": "That is not a number"}
 
@@ -26,18 +27,18 @@ class NumberMode:
         self.reading = tc.NumberReading("", (), None, "blank")
         self.focus = None   # canvas point of the pen or mouse last over the drawing
 
-    def layout(self, size):
-        """Canvas across the top of the window (keeping the canvas's shape), panel below it."""
+    def layout(self, w, bottom):
+        """Canvas across the top of a window `w` wide (keeping the canvas's shape), the panel
+        below it, down to `bottom` (where the status bar starts)."""
         app = self.app
-        w, h = max(size[0], 320), max(size[1], 240)
-        m = 16
+        m = app.px(16)
         cw = w - 2 * m
         ch = int(cw * HEIGHT / WIDTH)
-        if ch > 0.6 * (h - 2 * m - 26):  # a tall-and-narrow window: height decides
-            ch = int(0.6 * (h - 2 * m - 26))
+        if ch > 0.6 * (bottom - 2 * m):  # a tall-and-narrow window: height decides
+            ch = int(0.6 * (bottom - 2 * m))
             cw = int(ch * WIDTH / HEIGHT)
-        app.rect = pygame.Rect(m, m, cw, ch)
-        app.panel = pygame.Rect(m, app.rect.bottom + m, w - 2 * m, max(h - app.rect.bottom - 2 * m - 26, 80))
+        app.rect = pygame.Rect((w - cw) // 2, m, cw, ch)
+        app.panel = pygame.Rect(m, app.rect.bottom + m, w - 2 * m, max(bottom - app.rect.bottom - 2 * m, 80))
 
     def predict(self):
         """Read the canvas as a number (after each finished stroke; mid-stroke the last reading stays,
@@ -85,9 +86,7 @@ class NumberMode:
     # -- drawing -------------------------------------------------------------------------------
     def draw_boxes(self):
         """A box and the reading over each digit found, on the canvas."""
-        from .app import DIM, WARN, WIN
-
-        app, k = self.app, self.app.rect.w / self.app.canvas.size
+        app, k, px = self.app, self.app.rect.w / self.app.canvas.size, self.app.px
         focus = self.focused()
         for d in self.reading.digits:
             x, y, w, h = d.box
@@ -95,45 +94,56 @@ class NumberMode:
             color = WIN if d.verdict == "digit" else WARN
             pygame.draw.rect(app.screen, color, box, 3 if d is focus else 1, border_radius=4)
             label = f"{d.digit} {d.probs[d.digit]:.0%}" if d.verdict == "digit" else "?"
-            where = (box.x, box.y - 2) if box.y - 20 > app.rect.y else (box.x, box.bottom + 20)
-            app.text(label, where, 24, color if d is focus else DIM, "bottomleft")
+            size = px(24)
+            above = box.y - app.line_height(size) > app.rect.y
+            where = (box.x, box.y - 2) if above else (box.x, box.bottom + 2 + app.line_height(size))
+            app.text(label, where, size, color if d is focus else DIM, "bottomleft")
 
     def draw_panel(self):
         """The number in large type, and the bars of the focused digit."""
-        from .app import BAR, BG, DIM, PANEL, TEXT, WIN
-
-        app, p = self.app, self.app.panel
+        app, p, px = self.app, self.app.panel, self.app.px
         pygame.draw.rect(app.screen, PANEL, p, border_radius=8)
-        x, y = p.x + 16, p.y + 10
+        x, y = p.x + px(16), p.y + px(10)
+        hint_size = px(18)
+        hint_top = p.bottom - px(8) - app.line_height(hint_size)
+        bars_w = min(px(460), p.w // 2)
+        bx = p.right - bars_w - px(12)
+        # The number and the sentence on the left, in the space above the hint.
         r = self.reading
         number = r.verdict in ("number", "unsure")
-        big = max(36, min(120, p.h - 60))
-        shown = app.text(r.text if number else "-", (x, y), big, WIN if r.verdict == "number" else TEXT)
-        app.text(self.sentence(), (x, shown.bottom + 4), 26, TEXT)
-        app.text("N: one digit   C: clear", (x, p.bottom - 8), 18, DIM, "bottomleft")
-        # The focused digit: its 28x28 input and a bar per digit, at the panel's right.
+        sentence_size = px(26)
+        big = int(max(px(28), min(px(140), hint_top - y - app.line_height(sentence_size) - px(8))))
+        shown = app.text(r.text if number else "-", (x, y), big, WIN if r.verdict == "number" else TEXT,
+                         width=bx - x - px(12), min_size=px(20))
+        app.text(self.sentence(), (x, shown.bottom + px(4)), sentence_size, TEXT, width=bx - x - px(12),
+                 min_size=px(14))
+        app.text("N or Esc: one digit   C: clear", (x, hint_top), hint_size, DIM, width=bx - x - px(12),
+                 min_size=12)
+        self.draw_focus(bx, y, bars_w, p.bottom - px(8) - y)
+
+    def draw_focus(self, bx, y, bars_w, height):
+        """The focused digit in a `bars_w` x `height` box at (bx, y): its 28x28 input and a bar per digit."""
+        app, px = self.app, self.app.px
         focus = self.focused()
-        bars_w = min(420, p.w // 2)
-        bx = p.right - bars_w - 12
-        eye = min(p.h - 40, 90)
-        app.text("digit under the pen", (bx, y), 18, DIM)
-        pygame.draw.rect(app.screen, DIM, (bx - 1, y + 21, eye + 2, eye + 2), 1)
+        caption = app.text("digit under the pen", (bx, y), px(18), DIM, width=bars_w, min_size=12).bottom + px(4)
+        label_size = px(22)
+        bottom = y + height - app.line_height(label_size) - px(2)
+        eye = max(8, min(bottom - caption, bars_w // 3))
+        pygame.draw.rect(app.screen, DIM, (bx - 1, caption - 1, eye + 2, eye + 2), 1)
         if focus is not None:
-            app.screen.blit(app.gray_surface(focus.input, (eye, eye)), (bx, y + 22))
-        gx, gw = bx + eye + 16, bars_w - eye - 16
+            app.screen.blit(app.gray_surface(focus.input, (eye, eye)), (bx, caption))
+        gx, gw = bx + eye + px(16), bars_w - eye - px(16)
         col = gw / 10
-        top, bottom = y + 22, p.bottom - 30
         best = None if focus is None or focus.verdict not in ("digit", "unsure") else int(np.argmax(focus.probs))
         for d in range(10):
             prob = 0.0 if best is None else float(focus.probs[d])
-            cx = int(gx + d * col)
-            full = pygame.Rect(cx + 2, top, int(col) - 4, bottom - top)
+            full = pygame.Rect(int(gx + d * col) + 2, caption, int(col) - 4, bottom - caption)
             pygame.draw.rect(app.screen, BG, full, border_radius=3)
             hgt = int(full.h * prob)
             if hgt > 0:
                 pygame.draw.rect(app.screen, WIN if d == best else BAR,
                                  (full.x, full.bottom - max(hgt, 2), full.w, max(hgt, 2)), border_radius=3)
-            app.text(str(d), (full.centerx, bottom + 2), 22, WIN if d == best else TEXT, "midtop")
+            app.text(str(d), (full.centerx, bottom + px(2)), label_size, WIN if d == best else TEXT, "midtop")
 
 
 def toggle(app):

@@ -5,6 +5,8 @@ Personal is the pad's part of it; PadApp keeps one (`app.personal`) and calls `k
 learning runs in a background process (pad.learner) while the pad keeps drawing and reading.
 """
 import json
+import os
+import signal
 import time
 
 import numpy as np
@@ -13,6 +15,7 @@ import pygame
 import tinycnn as tc
 
 from . import learner
+from .theme import BAR, BG, DIM, TEXT, WARN
 
 OFFER = 10        # labelled drawings after which learning is offered
 DIGIT_KEYS = {getattr(pygame, f"K_{d}"): d for d in range(10)}
@@ -20,35 +23,43 @@ DIGIT_KEYS.update({getattr(pygame, f"K_KP{d}", None): d for d in range(10)})
 DIGIT_KEYS.pop(None, None)
 HELP = [("0-9 after drawing", "\"this is a 7\": add it to your set"),
         ("L", "learn my handwriting (in the background)"),
-        ("R", "back to the shipped model (your set stays)")]
+        ("R", "back to the model you started with (your set stays)")]
 
 
 class Personal:
     """`folder`: the profile folder (None: off); `base_path`: the model file the pad started with
-    (None: the shipped one), which learning starts from."""
+    (None: the shipped one), which learning starts from. A model file given on the command line
+    wins: the profile's personal model is used at start only when there is none.
+    `imports`: the modules that define the model's layers, imported by the learner too."""
 
-    def __init__(self, app, folder=None, base_path=None):
-        self.app, self.base, self.base_path = app, app.model, base_path
+    def __init__(self, app, folder=None, base_path=None, imports=()):
+        self.app, self.base, self.base_path, self.imports = app, app.model, base_path, tuple(imports)
+        self.base_name = os.path.basename(str(base_path)) if base_path else "the shipped model"
         self.profile = tc.Profile(folder) if folder is not None else None
         self.counts = np.zeros(10, np.int64)
         self.job = self.progress = None
         self.intervals, self.last_frame = [], None   # frame intervals while learning
         self.broken = None
+        self.failed = False       # the last learning failed: the strip offers L again
         self.personal_model = False
         self.learn_options = {}   # passed to tc.personalize (the tests make learning short)
         if self.profile is None:
             return
         try:
             self.counts = self.profile.counts()
-            model = self.profile.load_model()
+            model = self.profile.load_model() if base_path is None else None
         except tc.ProfileError as e:
             self.broken = str(e)
-            app.say(f"{e}. Using the shipped model.", seconds=10)
+            app.say(f"{e}. Using {self.base_name}.", seconds=10)
             return
         if model is not None:
             self.use(model)
             app.say(f"Using your personal model ({self.profile.model_path}); R: back to the shipped one",
                     error=False)
+
+    def model_name(self):
+        """The model the pad reads with, as the panel names it."""
+        return "your personal model" if self.personal_model else self.base_name
 
     def use(self, model, personal=True):
         self.app.model, self.personal_model = model, personal
@@ -120,8 +131,9 @@ class Personal:
             app.say(f"Label at least {OFFER} drawings first (draw, then press its digit): "
                     f"{int(self.counts.sum())} so far")
             return
-        self.job = learner.start(self.profile.folder, self.base_path, options=self.learn_options)
-        self.progress, self.intervals, self.last_frame = 0.0, [], None
+        self.job = learner.start(self.profile.folder, self.base_path, options=self.learn_options,
+                                 imports=self.imports)
+        self.failed, self.progress, self.intervals, self.last_frame = False, 0.0, [], None
         app.emit({"event": "learning", "drawings": int(self.counts.sum())})
         app.say("Learning your handwriting in the background; keep drawing", seconds=4, error=False)
 
@@ -136,11 +148,12 @@ class Personal:
             return
         self.use(self.base, personal=False)
         app.emit({"event": "reset"})
-        app.say(f"Back to the shipped model; your {int(self.counts.sum())} drawings are kept", error=False)
+        app.say(f"Back to {self.base_name}; your {int(self.counts.sum())} drawings are kept", error=False)
 
     # -- the background job ----------------------------------------------------------------------
     def poll(self):
-        """Called every frame: read the learner's messages; switch models when it is done."""
+        """Called every frame: read the learner's messages; switch models when it is done, and
+        notice a learner that ended without a result (killed, out of memory, crashed)."""
         if self.job is None:
             return
         now = time.perf_counter()
@@ -148,19 +161,26 @@ class Personal:
             self.intervals.append(now - self.last_frame)
         self.last_frame = now
         proc, conn = self.job
-        while self.job is not None and conn.poll():
-            try:
-                msg = json.loads(conn.recv_bytes())
-            except EOFError:
-                break
-            if "progress" in msg:
-                self.progress, self.app.dirty = msg["progress"], True
-            elif "done" in msg:
-                self.finish(msg["done"])
-            elif "error" in msg:
-                self.stop(f"Learning failed: {msg['error']}")
-        if self.job is not None and not proc.is_alive() and not conn.poll():
-            self.stop(f"Learning stopped unexpectedly (exit code {proc.exitcode})")
+        try:
+            while self.job is not None and conn.poll():
+                self.receive(json.loads(conn.recv_bytes()))
+        except (EOFError, OSError):  # the learner's end of the pipe is closed: it has ended
+            proc.join(timeout=1)
+        if self.job is not None and not proc.is_alive():
+            self.stop(f"Learning failed: the learner ended without a result ({ending(proc.exitcode)}). "
+                      "L: try again")
+
+    def receive(self, msg):
+        """One message from the learner (see pad.learner)."""
+        if "progress" in msg:
+            self.progress, self.app.dirty = msg["progress"], True
+        elif "done" in msg:
+            self.finish(msg["done"])
+        elif msg.get("fetch"):  # data it needs is not on this computer: the one command that fixes it
+            self.stop(f"Learning failed: {msg['missing']} is not here. Fetch it with:  {msg['fetch']}",
+                      seconds=30)
+        elif "error" in msg:
+            self.stop(f"Learning failed: {msg['error']}")
 
     def finish(self, report):
         app = self.app
@@ -179,17 +199,17 @@ class Personal:
         self.job[1].close()
         self.job = None
         summary = report["summary"][0].upper() + report["summary"][1:]  # the library's words, better or not
-        app.say(f"{summary}. R: back to the shipped model" if report["switched"] else summary,
+        app.say(f"{summary}. R: back to {self.base_name}" if report["switched"] else summary,
                 seconds=10, error=not report["switched"])
 
-    def stop(self, message):
+    def stop(self, message, seconds=12):
         proc, conn = self.job
         conn.close()
         if proc.is_alive():
             proc.terminate()
         proc.join(timeout=2)
-        self.job = None
-        self.app.say(message, seconds=10)
+        self.job, self.failed = None, True
+        self.app.say(message, seconds=seconds)
         self.app.emit({"event": "learning failed", "message": message})
 
     def close(self):
@@ -202,27 +222,41 @@ class Personal:
 
     # -- on screen ---------------------------------------------------------------------------
     def strip_height(self):
-        """Pixels the personal strip takes at the bottom of the panel (0 without a profile)."""
-        return 0 if self.profile is None else 44
+        """Pixels the strip takes at the bottom of the panel: two lines of small text."""
+        return 2 * self.app.line_height(self.app.px(18)) + self.app.px(10)
 
     def draw(self):
-        """The personal strip at the bottom of the panel: model, counts per digit, progress."""
-        if self.profile is None:
-            return
-        app, p = self.app, self.app.panel
-        x, y, w = p.x + 14, p.bottom - 40, p.w - 28
-        which = "personal model" if self.personal_model else "shipped model"
+        """The strip at the bottom of the panel: your set's counts per digit, then the model the
+        pad reads with, or the learning's progress."""
+        app, p, px = self.app, self.app.panel, self.app.px
+        size, line = px(18), app.line_height(px(18))
+        x, w = p.x + px(14), p.w - 2 * px(14)
+        y = p.bottom - px(6) - 2 * line
         if self.broken:
-            app.text("profile unusable: shipped model", (x, y), 18, (240, 90, 80), width=w)
-            return
-        counts = " ".join(f"{d}:{int(c)}" for d, c in enumerate(self.counts))
-        app.text(f"Your set  {counts}", (x, y), 18, (140, 145, 160), width=w, min_size=14)
+            app.text("Your profile cannot be used (see the message below)", (x, y), size, WARN, width=w, min_size=12)
+        elif self.profile is not None:
+            counts = " ".join(f"{d}:{int(c)}" for d, c in enumerate(self.counts))
+            mine = app.choose([f"Your set  {counts}", f"Your set: {int(self.counts.sum())} drawings"], size, w, 12)
+            app.text(mine, (x, y), size, DIM, width=w, min_size=12)
+        y += line
         if self.job is not None:
-            bar = pygame.Rect(x, y + 18, max(p.w - 28 - 150, 40), 10)
-            pygame.draw.rect(app.screen, (28, 30, 36), bar, border_radius=3)
-            pygame.draw.rect(app.screen, (70, 120, 200), (bar.x, bar.y, int(bar.w * self.progress), bar.h),
-                             border_radius=3)
-            app.text(f"learning {self.progress:.0%}", (bar.right + 8, bar.centery), 18, (225, 228, 235), "midleft")
-        else:
-            hint = "   L: learn" if self.counts.sum() >= OFFER else "   0-9: label a drawing"
-            app.text(f"Reading with the {which}{hint}", (x, y + 18), 18, (140, 145, 160), width=w, min_size=14)
+            label = f"learning {self.progress:.0%}"
+            bar = pygame.Rect(x, y + line // 4, max(w - app.text_width(label, size) - px(12), px(40)), line // 2)
+            pygame.draw.rect(app.screen, BG, bar, border_radius=3)
+            pygame.draw.rect(app.screen, BAR, (bar.x, bar.y, int(bar.w * self.progress), bar.h), border_radius=3)
+            app.text(label, (bar.right + px(8), bar.centery), size, TEXT, "midleft")
+            return
+        hint = ("" if self.profile is None or self.broken else "   L: try again" if self.failed
+                else "   L: learn" if self.counts.sum() >= OFFER else "   0-9: label a drawing")
+        reading = f"Reading with {self.model_name()}"
+        app.text(app.choose([reading + hint, reading], size, w, 12), (x, y), size, DIM, width=w, min_size=12)
+
+
+def ending(exitcode):
+    """How a process ended, in words: "exit code 1", "killed by SIGKILL"."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            pass
+    return f"exit code {exitcode}"

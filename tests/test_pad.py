@@ -15,6 +15,7 @@ from PIL import Image  # noqa: E402
 
 import tinycnn as tc  # noqa: E402
 from pad.app import PadApp  # noqa: E402
+from pad.theme import PANEL  # noqa: E402
 
 pytestmark = pytest.mark.slow  # trains, runs commands, drives the pad or reads whole data sets
 
@@ -457,3 +458,172 @@ def test_start_with_an_image(model, tmp_path):
         assert not a.canvas.array.any()
     finally:
         a.close()
+
+
+def test_escape_in_number_mode_leaves_it_and_keeps_the_drawing(app):
+    key(app, pygame.K_n, unicode="n")
+    stroke(app, path(app, DIGITS[1][0]))
+    wide = app.canvas
+    drawn = wide.array.copy()
+    key(app, pygame.K_ESCAPE)
+    assert app.running and app.numbers is None and app.canvas is not wide  # back to one digit
+    key(app, pygame.K_n, unicode="n")
+    assert app.canvas is wide
+    np.testing.assert_array_equal(app.canvas.array, drawn)  # the number's drawing was kept
+    key(app, pygame.K_h, unicode="h")
+    key(app, pygame.K_ESCAPE)  # the help first, then number mode, then quit
+    assert app.running and not app.show_help and app.numbers is not None
+    key(app, pygame.K_ESCAPE)
+    key(app, pygame.K_ESCAPE)
+    assert not app.running
+
+
+def test_escape_closes_the_inside_page_before_it_quits(app):
+    key(app, pygame.K_i, unicode="i")
+    key(app, pygame.K_ESCAPE)
+    assert app.running and app.inside is None
+    key(app, pygame.K_ESCAPE)
+    assert not app.running
+
+
+def drawn_texts(app, monkeypatch):
+    """Record every line of text the next frames draw: [(text, rect)]."""
+    seen = []
+    draw = app.writer.draw
+    monkeypatch.setattr(app.writer, "draw", lambda *a, **k: seen.append((a[1], r := draw(*a, **k))) or r)
+    return seen
+
+
+class Recording(pygame.Surface):
+    """A screen that remembers the rectangle of everything blitted on it: text and pictures."""
+
+    def blit(self, source, dest, *args, **kw):
+        r = super().blit(source, dest, *args, **kw)
+        self.blitted.append(r)
+        return r
+
+
+def drawn(app):
+    """Draw one frame on a recording screen: the rectangles of its text and pictures, less the
+    canvas (number mode's labels sit on it) and a shade over the whole window (the help's)."""
+    screen, app.screen = app.screen, Recording(app.screen.get_size())
+    app.screen.blitted = []
+    try:
+        app.draw()
+        blitted = app.screen.blitted
+    finally:
+        app.screen = screen
+    return [r for r in blitted if r not in (app.rect, pygame.Rect((0, 0), screen.get_size()))]
+
+
+def colliding(rects):
+    return [(a, b) for i, a in enumerate(rects) for b in rects[i + 1:] if a.w and b.w and a.colliderect(b)]
+
+
+@pytest.mark.parametrize("size", [(420, 300), (900, 600), (1600, 1000)])
+@pytest.mark.parametrize("page", ["digit", "stages", "inside", "number", "help"])
+def test_nothing_drawn_overlaps(model, tmp_path, monkeypatch, size, page):
+    app = PadApp(model, size=size, profile=tmp_path / "me")  # with the strip of your set at the bottom
+    try:
+        if page == "number":
+            key(app, pygame.K_n, unicode="n")
+        stroke(app, path(app, DIGITS[4][0]))
+        stroke(app, path(app, DIGITS[4][1]))
+        if page in ("stages", "inside", "help"):
+            key(app, {"stages": pygame.K_s, "inside": pygame.K_i, "help": pygame.K_h}[page])
+        texts = drawn_texts(app, monkeypatch)
+        rects = drawn(app)
+    finally:
+        app.close()
+    if page == "help":  # the help is drawn over the page: its lines among themselves
+        rects = rects[rects.index([r for t, r in texts if t == "Controls"][0]):]
+    assert len(texts) > 5 and not colliding(rects)
+    window = pygame.Rect((0, 0), size)
+    assert all(window.contains(r) for r in rects)
+
+
+def longest_empty_band(app):
+    """The most rows in a row of the panel with nothing drawn on them, as a share of its height."""
+    p = app.panel
+    pixels = pygame.surfarray.array3d(app.screen)[p.left + 10:p.right - 10, p.top + 10:p.bottom - 10]
+    used = np.any(pixels != np.array(PANEL), axis=2).any(axis=0)
+    longest = run = 0
+    for u in used:
+        run = 0 if u else run + 1
+        longest = max(longest, run)
+    return longest / p.h
+
+
+@pytest.mark.parametrize("page", ["digit", "inside"])
+def test_fonts_and_the_page_grow_with_the_window(app, monkeypatch, page):
+    """At 1600x1000 the page fills its panel (the bars, the 28x28 view and the maps grow, with
+    larger type) instead of leaving a band of it empty."""
+    if page == "inside":
+        key(app, pygame.K_i, unicode="i")
+    heights = []
+    for size in [(900, 600), (1600, 1000)]:
+        post(app, pygame.VIDEORESIZE, size=size, w=size[0], h=size[1])
+        stroke(app, path(app, DIGITS[7][0]))
+        texts = drawn_texts(app, monkeypatch)
+        app.dirty = True
+        step(app)
+        monkeypatch.undo()
+        heights.append([r.h for t, r in texts if t.startswith("It's a 7")][0])
+        assert longest_empty_band(app) < 0.12
+    assert heights[1] > 1.4 * heights[0]  # the verdict's type grows with the window
+
+
+def test_a_long_message_is_shown_whole_at_the_smallest_size(app, monkeypatch):
+    """A message that names the command fixing a problem is wrapped, in a smaller font if need
+    be, never cut: at 420x300 every word of it is drawn."""
+    post(app, pygame.VIDEORESIZE, size=(420, 300), w=420, h=300)
+    step(app)
+    message = ("Learning failed: MNIST is not here. Fetch it with:  python -m tinycnn.data fetch mnist "
+               "--dest /home/someone/.local/share/tinycnn/mnist")
+    app.say(message)
+    texts = drawn_texts(app, monkeypatch)
+    step(app)
+    shown = [(t, r) for t, r in texts if app.status.contains(r)]
+    assert " ".join(t for t, _ in shown).split() == message.split()
+    assert not colliding([r for _, r in shown])
+
+
+def run_without_display(**env):
+    clean = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
+    return subprocess.run([sys.executable, "-m", "pad"], capture_output=True, text=True, timeout=60, cwd=REPO,
+                          env={**clean, **env})
+
+
+@pytest.mark.parametrize("env", [{}, {"SDL_VIDEODRIVER": "x11"}, {"SDL_VIDEODRIVER": "wayland,x11"}])
+def test_no_display_is_one_line_and_exit_1(env):
+    r = run_without_display(**env)  # it used to wait forever behind a window nobody could see
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("error: no display") and "--predict" in r.stderr
+
+
+def test_a_display_server_that_does_not_answer_is_one_line():
+    r = run_without_display(DISPLAY=":97")  # no X server there
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    assert r.stderr.startswith("error: cannot open a window")
+
+
+def test_the_pads_modules_import_no_cycle_and_no_function_is_long():
+    """pad/ reads top-down: no two of its modules import each other (even by a detour, or inside
+    a function), and no function is over 80 lines."""
+    import ast
+    import glob
+
+    imports, long = {}, []
+    for path in glob.glob(os.path.join(REPO, "pad", "*.py")):
+        name = os.path.splitext(os.path.basename(path))[0]
+        tree = ast.parse(open(path).read())
+        imports[name] = {(n.module or "").split(".")[0] or a.name for n in ast.walk(tree)
+                         if isinstance(n, ast.ImportFrom) and n.level == 1 for a in n.names}
+        long += [f"{name}.{n.name}" for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+                 and n.end_lineno - n.lineno + 1 > 80]
+
+    def reaches(a, b, seen=()):
+        return any(m == b or (m not in seen and reaches(m, b, (*seen, m))) for m in imports.get(a, ()))
+
+    assert not [m for m in imports if reaches(m, m)] and not long
+    assert "numbers" in imports["app"] and "app" not in imports["numbers"]  # the cycle that was

@@ -7,6 +7,8 @@ os.environ["SDL_AUDIODRIVER"] = "dummy"
 
 import numpy as np  # noqa: E402
 import pygame  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import given, settings, strategies as st  # noqa: E402
 
 import tinycnn as tc  # noqa: E402
 from pad.app import PadApp  # noqa: E402
@@ -128,3 +130,68 @@ def test_mosaic_lays_maps_out_in_rows():
         want = np.zeros((3, 4)) if i == 2 else (maps[i] - maps[i].min()) / np.ptp(maps[i])
         np.testing.assert_allclose(tile, want, rtol=1e-6, atol=1e-6)
     assert (m[3, :] == -1).all() and (m[:, 4] == -1).all() and (m[8:, 5:] == -1).all()  # gaps, and no sixth map
+
+
+def test_layers_are_named_as_a_reader_would():
+    from pad.inside import conv_labels
+
+    assert conv_labels(tc.pretrained()) == {"0": "conv 1", "4": "conv 2", "8.0": "conv 3 (residual block)",
+                                            "8.3": "conv 4 (residual block)"}
+
+
+def page_texts(app):
+    seen = []
+    draw = app.writer.draw
+    app.writer.draw = lambda *a, **k: seen.append(a[1]) or draw(*a, **k)
+    try:
+        app.dirty = True
+        app.frame(fps=0)
+    finally:
+        del app.writer.draw
+    return seen
+
+
+@pytest.mark.parametrize("size", [(420, 300), (900, 600), (1600, 1000)])
+def test_the_maps_are_large_enough_to_see_at_every_size(size, monkeypatch):
+    import pad.inside
+    planned = []
+    real_plan = pad.inside.plan
+    monkeypatch.setattr(pad.inside, "plan", lambda *a: planned.append(real_plan(*a)) or planned[-1])
+    app = PadApp(tc.pretrained(), size=size)
+    try:
+        r = app.rect
+        post(pygame.MOUSEBUTTONDOWN, pos=(r.centerx, int(r.y + r.h * 0.2)), button=1)
+        post(pygame.MOUSEMOTION, pos=(r.centerx, int(r.y + r.h * 0.8)), rel=(0, 1), buttons=(1, 0, 0))
+        post(pygame.MOUSEBUTTONUP, pos=(r.centerx, int(r.y + r.h * 0.8)), button=1)
+        key(app, pygame.K_i)
+        labels = [t for t in page_texts(app) if t.startswith("conv ")]
+        assert [t.split(":")[0].split(" (")[0] for t in labels] == ["conv 1", "conv 2", "conv 3", "conv 4"]
+        sides, shown = planned[-1]
+        assert min(sides) >= 12  # at least 12 pixels a map: 7x7 maps at more than one pixel a value
+        if size == (420, 300):  # too small for all 224: some of each layer, and it says so
+            assert all("shown" in t for t in labels[1:])
+        else:
+            assert labels[1] == "conv 2: 64 maps, 14x14" and not any("shown" in t for t in labels)
+            assert shown == [32, 64, 64, 64] and sides[0] > sides[2]  # 28x28 maps in larger tiles than 7x7
+        if size == (1600, 1000):
+            assert min(sides) >= 20
+    finally:
+        app.close()
+
+
+@settings(max_examples=200)
+@given(st.lists(st.tuples(st.integers(1, 128), st.sampled_from([3, 7, 14, 28])), min_size=1, max_size=6),
+       st.integers(40, 1500), st.integers(40, 1000), st.integers(8, 30))
+def test_plan_fits_the_box(layers, width, height, label_h):
+    from pad.inside import plan
+
+    smallest, largest = 12, 160
+    sides, shown = plan(layers, width, height, label_h, smallest, largest)
+    cols = [max(1, width // t) for t in sides]
+    used = sum(-(-n // c) * t for n, c, t in zip(shown, cols, sides)) + len(layers) * label_h
+    assert all(1 <= n <= count for n, (count, _) in zip(shown, layers))
+    assert all(t >= smallest for t in sides)
+    if height >= len(layers) * (label_h + smallest):  # room for a row a layer: it all fits
+        assert used <= height
+    if shown != [n for n, _ in layers]:  # maps left out only at the smallest tiles
+        assert sides == [smallest] * len(layers)

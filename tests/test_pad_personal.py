@@ -1,5 +1,7 @@
 """The pad learns a handwriting: label drawings with 0-9, L learns in the background, R resets."""
 import json
+import os
+import signal
 import time
 
 import numpy as np
@@ -115,5 +117,156 @@ def test_a_worse_model_is_not_switched_to(model, tmp_path):
         assert app.model is model and not app.personal.personal_model and app.personal.job is None
         assert app.message.startswith("Not switched: the new model forgets MNIST") and "R: back" not in app.message
         assert [e for e in events(app) if e["event"] == "learned"][0]["switched"] is False
+
+
+# -- a learner that dies, data that is missing -------------------------------------------------------
+def dies(conn, *args):
+    """A learner that ends without a word, as one the kernel kills for want of memory does."""
+    os._exit(1)
+
+
+def fails_for_want_of_mnist(conn, profile_dir, *args):
+    """A learner that meets the error the library raises when MNIST is not on this computer."""
+    from pad.learner import failure
+    try:
+        tc.load_mnist(os.path.join(profile_dir, "no-mnist-here"))
+    except FileNotFoundError as e:
+        conn.send_bytes(json.dumps(failure(e)).encode())
+    conn.close()
+
+
+def labelled(model, tmp_path, n=10):
+    """A pad whose profile already holds `n` labelled drawings (enough to learn)."""
+    profile = tc.Profile(tmp_path / "me")
+    image = np.zeros((28, 28), np.float32)
+    image[4:24, 12:16] = 1
+    for i in range(n):
+        profile.add(image, i % 10)
+    return make(model, tmp_path, tmp_path / "me")
+
+
+def wait_for_the_learner(app, seconds=120):
+    deadline = time.monotonic() + seconds
+    while app.personal.job is not None and time.monotonic() < deadline:
+        step(app)
+        time.sleep(0.02)
+    assert app.personal.job is None, "the pad still waits for a learner that has ended"
+
+
+def test_a_learner_that_dies_is_noticed_and_learning_works_again(model, tmp_path, monkeypatch):
+    from pad import learner
+
+    app = labelled(model, tmp_path)
+    try:
+        monkeypatch.setattr(learner, "_run", dies)
+        key(app, pygame.K_l, unicode="l")
+        assert app.personal.job is not None
+        wait_for_the_learner(app)
+        assert app.message.startswith("Learning failed") and "exit code 1" in app.message
+        assert events(app)[-1]["event"] == "learning failed"
+        key(app, pygame.K_l, unicode="l")  # L works again (it used to answer "Already learning" forever)
+        assert app.personal.job is not None and "Learning your handwriting" in app.message
+        proc = app.personal.job[0]
+        os.kill(proc.pid, signal.SIGKILL)  # killed from outside, mid-way
+        wait_for_the_learner(app)
+        assert "killed by SIGKILL" in app.message and app.model is model
+    finally:
+        app.close()
+
+
+def test_missing_mnist_names_the_command_that_fetches_it(model, tmp_path, monkeypatch):
+    from pad import learner
+    from tinycnn.data.mnist import FETCH_COMMAND
+
+    app = labelled(model, tmp_path)
+    try:
+        monkeypatch.setattr(learner, "_run", fails_for_want_of_mnist)
+        key(app, pygame.K_l, unicode="l")
+        wait_for_the_learner(app)
+        assert app.message.startswith("Learning failed: MNIST is not here") and app.message.endswith(FETCH_COMMAND)
+        assert any("L: try again" in t for t in texts_of_a_frame(app))
+    finally:
+        app.close()
+
+
+def test_the_library_error_for_missing_mnist_is_recognised(tmp_path):
+    """The learner tells "data not here" from other failures by the error the library raises,
+    also when the library wraps it in an error of its own."""
+    from pad.learner import failure
+    from tinycnn.data.mnist import FETCH_COMMAND
+
+    try:
+        try:
+            tc.load_mnist(tmp_path)
+        except FileNotFoundError as e:
+            raise tc.PersonalizeError(f"personalize replays MNIST, but MNIST is not available: {e}") from None
+    except tc.PersonalizeError as wrapped:
+        assert failure(wrapped)["fetch"] == FETCH_COMMAND and failure(wrapped)["missing"] == "MNIST"
+    assert "fetch" not in failure(FileNotFoundError(2, "No such file", "model.npz"))
+    assert "fetch" not in failure(ValueError("labels must be digits"))
+
+
+def test_the_learner_imports_the_modules_of_a_model_of_your_own(model, tmp_path):
+    """The learner runs in a process of its own: it imports what the pad was told to import
+    (here a module that does not exist, so the failure shows it tried)."""
+    app = PadApp(model, size=(900, 600), log_path=tmp_path / "log.jsonl", profile=tmp_path / "me",
+                 imports=["no_such_layers_module"])
+    app.log_path = tmp_path / "log.jsonl"
+    try:
+        image = np.zeros((28, 28), np.float32)
+        image[4:24, 12:16] = 1
+        for i in range(10):
+            app.personal.profile.add(image, i)
+        app.personal.counts = app.personal.profile.counts()
+        key(app, pygame.K_l, unicode="l")
+        wait_for_the_learner(app)
+        assert "--import no_such_layers_module" in app.message
+    finally:
+        app.close()
+
+
+# -- which model the pad reads with ---------------------------------------------------------------
+def texts_of_a_frame(app):
+    seen = []
+    draw = app.writer.draw
+    app.writer.draw = lambda *a, **k: seen.append(a[1]) or draw(*a, **k)
+    try:
+        app.dirty = True
+        step(app)
+    finally:
+        del app.writer.draw
+    return seen
+
+
+def test_model_option_wins_over_the_personal_model_and_the_panel_names_it(model, tmp_path):
+    profile = tmp_path / "me"
+    personal = tc.load(tc.pretrained_path())
+    personal.meta = {**getattr(personal, "meta", {}), "personalized": True}
+    image = np.zeros((28, 28), np.float32)
+    image[4:24, 12:16] = 1
+    tc.Profile(profile).add(image, 1)
+    tc.Profile(profile).save_model(personal)
+    mine = tmp_path / "mine.npz"
+    model.save(mine, meta=getattr(model, "meta", {}))
+    given = tc.load(mine)
+
+    app = PadApp(model, size=(900, 600), profile=profile)  # no --model: the personal model
+    try:
+        assert app.personal.personal_model and app.model is not model
+        assert any(t.startswith("Reading with your personal model") for t in texts_of_a_frame(app))
+    finally:
+        app.close()
+    app = PadApp(given, size=(900, 600), profile=profile, model_path=str(mine))  # --model mine.npz wins
+    try:
+        assert app.model is given and not app.personal.personal_model
+        assert any(t.startswith("Reading with mine.npz") for t in texts_of_a_frame(app))
+        draw_and_label(app, 7)
+        key(app, pygame.K_r, unicode="r")  # back to the model it started with: mine.npz
+        assert app.model is given and "Back to mine.npz" in app.message
+    finally:
+        app.close()
+    app = PadApp(model, size=(900, 600))
+    try:
+        assert any(t.startswith("Reading with the shipped model") for t in texts_of_a_frame(app))
     finally:
         app.close()
