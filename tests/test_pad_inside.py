@@ -1,5 +1,4 @@
 """The pad's look-inside page (key I), headless: real key and mouse events through pygame's queue."""
-import pytest
 import os
 
 os.environ["SDL_VIDEODRIVER"] = "dummy"

@@ -117,6 +117,8 @@ def test_a_worse_model_is_not_switched_to(model, tmp_path):
         assert app.model is model and not app.personal.personal_model and app.personal.job is None
         assert app.message.startswith("Not switched: the new model forgets MNIST") and "R: back" not in app.message
         assert [e for e in events(app) if e["event"] == "learned"][0]["switched"] is False
+    finally:
+        app.close()
 
 
 # -- a learner that dies, data that is missing -------------------------------------------------------
