@@ -218,10 +218,10 @@ def synthetic_sets(model, args):
     report("MNIST test", model, xte, yte.astype(np.int64))
 
 
-def check_real_writers(model, seed, views=(1,)):
-    """Read the dev_report writers' digits through tc.read_digit, from the pixels and from the
+def check_real_writers(model, seed, views=(1,), part="dev_report"):
+    """Read the `part` writers' digits through tc.read_digit, from the pixels and from the
     strokes, with each number of test-time views asked for (and what a reading costs)."""
-    real = real_writers(model, seed)
+    real = real_writers(model, seed, part)
     if real is None:
         return
     images, strokes, labels, writers = real
@@ -231,7 +231,7 @@ def check_real_writers(model, seed, views=(1,)):
             readings = [tc.read_digit(a, model, strokes=s if how == "strokes" else None, views=k)
                         for a, s in zip(images, strokes)]
             ms = (time.perf_counter() - t) / len(images) * 1e3
-            report_readings(f"real writers (UNIPEN dev_report), read from the {how}, views={k} "
+            report_readings(f"real writers (UNIPEN {part}), read from the {how}, views={k} "
                             f"({ms:.2f} ms a reading)", readings, labels, writers)
 
 
@@ -243,6 +243,8 @@ def main(argv=None):
     ap.add_argument("--photos", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0, help="check seed (training and calibration use other streams)")
     ap.add_argument("--real-only", action="store_true", help="only the real writers (UNIPEN dev_report)")
+    ap.add_argument("--writers", default="dev_report", choices=("dev_report", "dev_tune"),
+                    help="which dev writers: dev_tune to choose by, dev_report to report (default: %(default)s)")
     ap.add_argument("--views", type=int, nargs="+", default=[1],
                     help="read the real writers with each of these numbers of test-time views (default: 1)")
     args = ap.parse_args(argv)
@@ -265,7 +267,7 @@ def main(argv=None):
     t = time.time()
     if not args.real_only:
         synthetic_sets(model, args)
-    check_real_writers(model, args.seed, args.views)
+    check_real_writers(model, args.seed, args.views, args.writers)
     print(f"\n({time.time() - t:.0f} s)")
     return 0
 
