@@ -140,6 +140,9 @@ def main(argv=None):
     args = p.parse_args(argv)
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     try:
+        for flag, path in (("--model", args.model), ("--image", args.image)):
+            if path is not None and not os.path.exists(path):  # a mistyped name, before anything else
+                raise UsageError(f"{flag} {path}: no such file")
         if not args.predict:  # the window's own checks first: they cost nothing
             size = parse_size(args.size)
             if args.log:

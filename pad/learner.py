@@ -52,9 +52,9 @@ def _run(conn, profile_dir, base_path, seed, options, imports=()):
         import_modules(imports)  # the layers of a model of your own, as the pad imported them
         base = tc.load(base_path) if base_path else tc.pretrained()
 
-        def progress(step, steps):
-            if step % 10 == 0 or step == steps:
-                send({"progress": step / steps})
+        def progress(done, total):
+            if done % 5 == 0 or done == total:
+                send({"progress": done / total})
 
         _, report = tc.Profile(profile_dir).learn(base, progress=progress, seed=seed, **options)
         send({"done": report})

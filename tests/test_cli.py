@@ -193,7 +193,7 @@ def test_pad_command_line_errors_are_one_line(tmp_path):
         (["--size", "10x10"], "the window must be at least 420x300"),
         (["--model", str(tmp_path / "m407.npz"), "--predict", "x.png"], r"output of shape (407,)"),
         (["--model", str(tmp_path / "fifo.npz")], "a FIFO (named pipe), not a tinycnn model file"),
-        (["--image", str(tmp_path / "nope.png")], "nope.png: cannot open it"),
+        (["--image", str(tmp_path / "nope.png")], "nope.png: no such file"),
     ]:
         r = run("-m", "pad", *args)
         assert r.returncode == 1 and r.stderr.startswith("error: ") and r.stderr.count("\n") == 1, (args, r.stderr)

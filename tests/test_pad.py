@@ -423,7 +423,7 @@ def test_predict_command_line(tmp_path):
 
 def test_bad_model_file_gives_one_clear_message(tmp_path):
     r = run_pad("--model", str(tmp_path / "nope.npz"), "--predict", "x.png")
-    assert r.returncode != 0 and r.stderr.strip() == f"error: model file not found: {tmp_path / 'nope.npz'}"
+    assert r.returncode != 0 and r.stderr.strip() == f"error: --model {tmp_path / 'nope.npz'}: no such file"
     (tmp_path / "bad.npz").write_bytes(b"garbage")
     r = run_pad("--model", str(tmp_path / "bad.npz"), "--predict", "x.png")
     assert "error: cannot use model" in r.stderr and "Traceback" not in r.stderr

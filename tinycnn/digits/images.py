@@ -157,7 +157,9 @@ def read_digit_image(path):
     except DigitImageError:
         raise
     except Exception as e:  # Pillow's decoders raise many kinds of error on damaged files
-        raise DigitImageError(f"{path}: cannot read it as an image ({type(e).__name__}: {e})") from None
+        # Pillow's messages name the file object it was given (our capped reader): say the path's kind instead
+        reason = "not a picture in a format Pillow reads" if isinstance(e, Image.UnidentifiedImageError) else f"{type(e).__name__}: {e}"
+        raise DigitImageError(f"{path}: cannot read it as an image ({reason})") from None
     if gray.size == 0:
         raise DigitImageError(f"{path}: the image is empty")
     return ink_from_gray(gray, alpha)

@@ -156,21 +156,24 @@ def _options(options):
     return opt
 
 
-def _own_set(front, images, own, labels, classes, opt, rng, deadline):
+def _own_set(front, images, own, labels, classes, opt, rng, deadline, progress):
     """The drawings' features and one-hot targets: the drawings (`own`: their features), then up
-    to opt["copies"] distorted copies, as many as the time budget allows. Returns (x, t, copies made)."""
+    to opt["copies"] distorted copies, as many as the time budget allows; progress(done) after
+    each. Returns (x, t, copies made)."""
     xs = [own]
-    for _ in range(opt["copies"]):
+    for c in range(opt["copies"]):
         if time.monotonic() > deadline:
             break
         copy = augment(images, rng, rotate=8, scale=0.08, shear=0.08, shift=1.5, elastic=0.5)
         xs.append(front.forward_in_batches(copy, 256) if front.layers else copy)
+        progress(2 + c)
     t = np.eye(classes, dtype=np.float32)[np.tile(labels, len(xs))]
     return np.concatenate(xs), t, len(xs) - 1
 
 
 def _train(back, own, rep, opt, rng, progress, deadline):
-    """Adam steps on batches of own drawings and replayed digits; returns the steps taken."""
+    """Adam steps on batches of own drawings and replayed digits, progress(done) after each;
+    returns the steps taken."""
     (own_x, own_t), (rep_x, rep_t) = own, rep
     adam = Adam(back, lr=opt["lr"])
     start = {name: p.copy() for name, p in back.named_parameters()} if opt["l2"] else None
@@ -190,8 +193,7 @@ def _train(back, own, rep, opt, rng, progress, deadline):
                 g += opt["l2"] * (w - start[name])
         adam.step()
         adam.zero_grad()
-        if progress is not None:
-            progress(step + 1, opt["steps"])
+        progress(2 + opt["copies"] + step + 1)
     return opt["steps"]
 
 
@@ -203,7 +205,8 @@ def personalize(model, images, labels, *, seed=0, progress=None, replay=None, **
     labels: integers (N,), the digits 0-9 they show; at least two different digits.
     model: 10 outputs (digits) or more (e.g. an 11th "not a digit"); every class is kept.
     seed: the same seed (and inputs) gives the same model, unless the time budget cut it short.
-    progress: optional callback(step, steps), called after every step.
+    progress: optional callback(done, total), called as the work goes: the replayed digits' features
+      (1), the drawings' (2), each distorted copy, then each training step (total in all).
     replay: optional (images (R, 28, 28) uint8 or float32, labels (R,)) to replay instead of
       replay_source() (the 4,000 MNIST digits shipped in the package).
     options: see DEFAULTS (steps, lr, batch_size, replay_ratio, replay_pool, copies, freeze, l2,
@@ -218,6 +221,11 @@ def personalize(model, images, labels, *, seed=0, progress=None, replay=None, **
     images, labels, given = images[used], labels[used], len(labels)
     check_variety(labels)
     rng = np.random.default_rng(seed)
+    total = 2 + opt["copies"] + opt["steps"]
+
+    def tick(done):
+        if progress is not None:
+            progress(done, total)
 
     new = model.copy().eval()  # eval: batch norm keeps MNIST's statistics, dropout is off
     classes = new.output_shape((1, 28, 28))[0]
@@ -227,14 +235,16 @@ def personalize(model, images, labels, *, seed=0, progress=None, replay=None, **
     front, back = _split(new, opt["freeze"])
     if front.layers:  # the frozen front's output, computed once
         rep_x, check_x = front.forward_in_batches(rep_x, 256), front.forward_in_batches(check_x, 256)
+    tick(1)
     own = front.forward_in_batches(images, 256) if front.layers else images
+    tick(2)
     agreement = _digits_read(back, own, labels)
     _agreement(labels, agreement)
-    own_x, own_t, copies = _own_set(front, images, own, labels, classes, opt, rng, deadline)
+    own_x, own_t, copies = _own_set(front, images, own, labels, classes, opt, rng, deadline, tick)
     replay_before = _digits_read(back, check_x, check_y)
     original = softmax(back.forward_in_batches(rep_x, 256))  # before training: what the original model says
     rep_t = (1 - opt["distill"]) * np.eye(classes, dtype=np.float32)[rep_y] + opt["distill"] * original
-    steps = _train(back, (own_x, own_t), (rep_x, rep_t), opt, rng, progress, deadline)
+    steps = _train(back, (own_x, own_t), (rep_x, rep_t), opt, rng, tick, deadline)
     stopped = None if steps == opt["steps"] and copies == opt["copies"] else \
         f"the time budget of {opt['seconds']:g} s ran out: {copies} of {opt['copies']} copies, {steps} of {opt['steps']} steps"
     base = {k: v for k, v in getattr(model, "meta", {}).items() if k != "personalized"}
