@@ -6,7 +6,7 @@ import tinycnn as tc
 from pad.canvas import Canvas
 from checks.handwriting import sample
 from checks.numberwriting import PIECES, _crop, compose
-from tinycnn.digits.numbers import label_pieces
+from tinycnn.digits.parts import label_pieces
 
 
 @pytest.fixture(scope="module")
@@ -141,9 +141,9 @@ def test_a_20000_pixel_wide_image_is_read_in_bounded_time(model):
 
     scaled = np.asarray(Image.fromarray((img * 255).astype(np.uint8)).resize((20000 * w // (w + 40), h * 25)))
     big[:, :scaled.shape[1]] = scaled
-    from tinycnn.digits.numbers import WORK_PIXELS, _working_image
+    from tinycnn.digits.parts import WORK_PIXELS, working_image
 
-    assert _working_image(big)[0].size <= WORK_PIXELS  # the work is bounded, whatever the width
+    assert working_image(big)[0].size <= WORK_PIXELS  # the work is bounded, whatever the width
     assert read(big, model).text == "1987"
 
 
