@@ -1,25 +1,29 @@
 """What a drawing of several digits says: "2026", "20?6" when one digit is unsure, "3.14", "-42".
 
 `read_number` reads by recognition, not by cutting first. The drawing is split into parts
-(tinycnn.digits.parts: connected pieces of ink, wide ones cut further by seams through the least
-ink; or pen strokes, cut where a stroke turns back), more parts than there are digits. Every run
-of a few neighbouring parts is a candidate digit; all candidates are read by the model at once
-(MNIST-style preprocessing, as read_digit reads), and a search (dynamic programming over the
-parts, left to right) picks the split into digits that scores best:
+(tinycnn.digits.parts): from pixels, its connected pieces of ink, a piece that may hold more
+than one digit cut further by seams through the least ink; from strokes, the pen strokes, one
+that spans more than a digit's width cut where it turns back. There are more parts than digits.
+Every run of up to RUN neighbouring parts is a candidate digit; all candidates are read by the
+model at once (MNIST-style preprocessing, as read_digit reads; from strokes, each candidate is
+re-rendered from its own strokes), and a search (dynamic programming over the parts) picks the
+split into digits that scores best:
 
     sum over digits of  log P(its top digit, and not "not a digit")
-                      - a penalty for a box wider than that digit usually is (MNIST's widths)
-                      - a penalty for a digit much shorter than the number's digits
-                      - half the ink each cut through a piece crosses, in strokes
-                      + a constant per digit
+                      - a cost for a shape that digit seldom has (see _prior): wider or narrower
+                        than usual, more or less pen stroke than usual (both measured on MNIST,
+                        the pen's width taken out), shorter than the number's digits, parts far
+                        apart, and the strokes of ink a cut through a piece crosses
 
-So a touching "89" read as one confident 8 loses to an 8 and a 9: the pair is far wider than an
-8, and the two halves read as surely. A dot may join a digit or be left out.
+So a touching "89" read as one confident 8 loses to an 8 and a 9: the pair is wider than an 8
+and has twice its ink, and the two halves read as surely. A dot may join a digit or be left out.
+From pixels a piece is only cut when it may hold two digits (see _parts): the reader is sure of
+many pieces of one digit (the two arcs of a 0 read as two confident 1s).
 
-Marks: a small round dot standing between digits, near their baseline, is a decimal point; a
-short level dash before the first digit, at its mid-height, is a minus. A dash-like part before
-the first digit that is not at mid-height is read as "?"; more than one point makes the number
-unsure; a dot after the last digit is a full stop, not part of the number.
+Marks: a small round dot standing between digits, near their baseline, is a decimal point (a
+dot after the last digit is a full stop, not part of the number); a short level dash before the
+first digit, at its mid-height, is a minus. A dash before the first digit that is not at its
+mid-height is read as "?", and two points make the number unsure: neither is dropped silently.
 """
 from dataclasses import dataclass
 
@@ -228,23 +232,20 @@ def _read_all(model, inputs):
     return np.concatenate(probs), np.concatenate(other)
 
 
-def _scores(parts, active, cands, probs, other):
-    """The search's score of each candidate read as its top digit (see the module docstring)."""
-    top = probs.argmax(axis=1)
-    score = np.log(np.maximum(probs.max(axis=1) * (1 - other), FLOOR))
-    for n, (i, j) in enumerate(cands):
-        members = active[i:j]
-        x0, y0, x1, y1 = _union(parts, members)
-        z = _aspect_z(parts, members, top[n])
-        score[n] -= WIDE_COST * max(z - FREE, 0) ** 2 + WIDE_COST * max(-z - NARROW_FREE, 0) ** 2
-        score[n] -= SHORT_COST * max((SHORT - (y1 - y0) / parts.height) / 0.1, 0) ** 2
-        score[n] -= GAP_COST * max((_gap(parts, members) / parts.height - GAP) / 0.1, 0) ** 2
-        score[n] -= INK_COST * (abs(_ink_z(parts, members, top[n])) - INK_FREE) ** 2 * (abs(_ink_z(parts, members, top[n])) > INK_FREE)
-        inside = set(members)
-        crossed = sum(parts.cut[k] for k in members if parts.left[k] >= 0 and parts.left[k] not in inside)
-        crossed += sum(parts.cut[k] for k in range(len(parts)) if parts.left[k] in inside and k not in inside)
-        score[n] -= CUT_COST * crossed / 2  # each cut is shared by the digits on its two sides
-    return score
+def _prior(parts, members, digit):
+    """What the shape of a candidate read as `digit` costs the search (>= 0): wider or narrower
+    than that digit usually is, more or less pen stroke than it has, shorter than the number's
+    digits, parts far apart, and the strokes of ink its cuts cross."""
+    _, y0, _, y1 = _union(parts, members)
+    wide, ink = _aspect_z(parts, members, digit), abs(_ink_z(parts, members, digit))
+    cost = WIDE_COST * (max(wide - FREE, 0) ** 2 + max(-wide - NARROW_FREE, 0) ** 2)
+    cost += INK_COST * max(ink - INK_FREE, 0) ** 2
+    cost += SHORT_COST * max((SHORT - (y1 - y0) / parts.height) / 0.1, 0) ** 2
+    cost += GAP_COST * max((_gap(parts, members) / parts.height - GAP) / 0.1, 0) ** 2
+    inside = set(members)
+    crossed = sum(parts.cut[k] for k in members if parts.left[k] >= 0 and parts.left[k] not in inside)
+    crossed += sum(parts.cut[k] for k in np.flatnonzero(np.isin(parts.left, members)) if k not in inside)
+    return cost + CUT_COST * crossed / 2  # each cut is shared by the digits on its two sides
 
 
 def _search(parts, active, model):
@@ -254,7 +255,8 @@ def _search(parts, active, model):
         return []
     inputs = np.stack([_ink(parts, active[i:j])[0] for i, j in cands])
     probs, other = _read_all(model, inputs)
-    score = _scores(parts, active, cands, probs, other)
+    score = np.log(np.maximum(probs.max(axis=1) * (1 - other), FLOOR))
+    score -= [_prior(parts, active[i:j], d) for (i, j), d in zip(cands, probs.argmax(axis=1))]
     ending = {}
     for n, (i, j) in enumerate(cands):
         ending.setdefault(j, []).append(n)

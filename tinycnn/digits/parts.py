@@ -1,16 +1,16 @@
-"""The parts a drawing of a number is read from: its ink cut into small pieces that the search
-in numbers.py groups into digits, reading each group.
+"""The parts a drawing of a number is read from: its ink cut into pieces, more than there are
+digits, that the search in numbers.py groups into digits.
 
 From pixels: the image is brought to a bounded working size (the ink at most WORK_HEIGHT px tall,
-the whole at most WORK_PIXELS, made in tiles so that a huge image is never copied whole), the ink
-is split into connected pieces, and a piece wide enough to hold two digits is cut further by
-seams: top-to-bottom paths through the least ink, which pass through the neck where two digits
-touch and around the ink where they overlap.
-From strokes: each pen stroke is a part; a stroke wide enough to span two digits is cut where it
-turns back.
+the whole at most WORK_PIXELS, shrunk a tile at a time so that a huge image is never copied
+whole), the ink is split into connected pieces, and a piece that may hold two digits is cut
+further by seams: top-to-bottom paths through the least ink, which pass through the neck where
+two digits touch and around the ink where they overlap.
+From strokes: each pen stroke is a part; a stroke wider than a digit is cut where it turns back.
 
 Parts keep what the search needs: their boxes, their order, the digit height, which parts are
-specks (a dot: never a digit on its own) and what it costs to cut between two parts of one piece.
+specks (a dot: never a digit on its own), the pen's width, how much pen stroke each holds, and
+what it costs to cut between two parts of one piece.
 """
 from dataclasses import dataclass
 
@@ -27,7 +27,7 @@ MAX_PARTS = 96         # parts searched at most (4 per digit of a 24-digit numbe
 SPECK = 0.2            # a part no longer than this fraction of a digit's height is a dot
 CUTTABLE = 0.4         # a piece wider than this times a digit's height may hold two digits
 SEAM_SPACING = 0.25    # a piece gets a seam per this much width at most (times a digit's height)
-SEAM_APART = 0.2      # seams lie on average at least this far apart (times a digit's height)
+SEAM_APART = 0.2       # seams lie on average at least this far apart (times a digit's height)
 SEAM_SIDE = 0.02       # a seam leaves at least this much ink (times height squared) on each side
 SIDEWAYS = 0.1         # a seam's cost per pixel sideways (crossing an ink pixel costs 1)
 SEAM_BAND = 0.12       # a seam keeps within this many digit heights of its column
@@ -51,8 +51,8 @@ class Parts:
     piece just left of it, across a cut (-1: none); cut: (n,) what that cut costs, in strokes
     of ink crossed. pen: (n,) the width of the pen strokes of each part's piece; ink: (n,) the
     length of pen stroke in each part (its area over the pen's width). height: a digit's height
-    in the frame. frame_to_image: (ox, oy, sx, sy), a
-    frame point (x, y) is image point (ox + x / sx, oy + y / sy).
+    in the frame. frame_to_image: (ox, oy, sx, sy): frame point (x, y) is image point
+    (ox + x / sx, oy + y / sy).
     pixels: for pixel parts, (work (h, w) float32, labels (h, w) int32: part index + 1, 0 none).
     strokes: for stroke parts, a list of (m, 2) float32 points per part.
     """
@@ -238,8 +238,8 @@ def _seams(m, height, most):
     """Up to `most` seams through one piece's ink m ((h, w) bool): top-to-bottom paths (one
     pixel per row, moving at most one column a row, within SEAM_BAND digit heights of a column)
     that cross the least ink, each leaving SEAM_SIDE height^2 of ink on each side and lying on
-    average SEAM_APART digit heights from any other. The band keeps a seam where it starts: unbounded, the cheapest path to
-    almost any column would go round the ink and cut off a tail.
+    average SEAM_APART digit heights from any other. The band keeps a seam where it starts:
+    unbounded, the cheapest path to almost any column would go round the ink and cut off a tail.
 
     Returns seams (k, h) int: per row, the first column right of the cut, left to right."""
     h, w = m.shape
