@@ -182,7 +182,7 @@ def test_a_zero_standing_apart_is_not_cut_into_two_ones(model):
 
 def digit_strokes_of(w, i):
     """The strokes of digit i of a written number (their points lie in its true box)."""
-    x, y, bw, bh = w.boxes[i]
+    x, _, bw, _ = w.boxes[i]
     return [s for s in w.strokes if x <= s[:, 0].mean() <= x + bw]
 
 
@@ -250,7 +250,10 @@ def with_marks(digits, seed, points=(), minus=None, dots_after=False):
     h = float(np.median([b[3] for b in w.boxes]))
     strokes = [s + [h, 0] for s in w.strokes]  # room for a minus on the left
     boxes = [(x + h, y, bw, bh) for x, y, bw, bh in w.boxes]
-    dot = lambda x, y: np.array([[x, y], [x + 0.5, y]], np.float32)  # noqa: E731
+
+    def dot(x, y):
+        return np.array([[x, y], [x + 0.5, y]], np.float32)
+
     for i in points:
         (x, y, bw, bh), (nx, ny, _, nh) = boxes[i], boxes[i + 1]
         strokes.append(dot((x + bw + nx) / 2, max(y + bh, ny + nh) - 0.06 * h))
@@ -317,7 +320,7 @@ def test_a_60000_pixel_wide_image_costs_memory_of_the_working_image_not_of_the_i
         canvas = np.zeros((h, width), dtype)
         canvas[:, width - w - 20:width - 20] = img * 255 if dtype == np.uint8 else img
         read(canvas, model)  # anything loaded once is not counted
-        r, peak = peak_memory(lambda: read(canvas, model))
+        r, peak = peak_memory(lambda canvas=canvas: read(canvas, model))
         assert r.text == "1987" and r.digits[0].box[0] >= width - w - 20
         peaks.append(peak)
     assert peaks[1] < 1.2 * peaks[0] + 1e6 and peaks[1] < canvas.nbytes  # no copy of the input

@@ -8,9 +8,10 @@ after the previous one. The next digit is pushed left until its ink comes within
 the ink already there (row by row, like kerning), so a 7 can lean over a 4 and boxes overlap as
 in handwriting, while the ink stays apart unless the number is composed with a touching pair.
 
-CASES name the hard cases; `compose` builds one number of a case from pixels, `compose_strokes`
-from pen samples, returning the strokes too (in the image's pixels, as the pad has them).
+CASES name the hard cases; `compose` builds one number of a case from pixels, `write_number` from
+pixels or pen samples, returning the strokes too (in the image's pixels, as the pad has them).
 """
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,10 +113,14 @@ def write_number(digits, rng, case="plain", glyph=None, pen_sample=None, touch=N
     height = rng.uniform(50, 200)
     if pen_sample is not None:
         radius = rng.uniform(0.025, 0.08) * height
-        make = lambda d, size, r: _rendered(pen_sample(d, r), size, radius)  # noqa: E731
+
+        def make(d, size, r):
+            return _rendered(pen_sample(d, r), size, radius)
     else:
         glyph = glyph or (lambda d, r: drawn_digit(d, r, pieces=case == "separate strokes"))
-        make = lambda d, size, r: (_scaled(glyph(d, r), size), None)  # noqa: E731
+
+        def make(d, size, r):
+            return _scaled(glyph(d, r), size), None
     slope = np.tan(np.deg2rad(rng.uniform(5, 15) * rng.choice([-1, 1]))) if case == "slanted baseline" else 0.0
     touch = rng.integers(1, len(digits)) if touch and len(digits) > 1 else -1
     placed, boxes, rows = _place(digits, rng, case, height, slope, touch, make)
@@ -188,7 +193,7 @@ def _rendered(strokes, size, radius):
 def _touching(placed):
     """How many pairs of neighbouring digits have ink (> 0.1, as read_number sees it) that touches."""
     count = 0
-    for (a, _, ax, ay), (b, _, bx, by) in zip(placed, placed[1:]):
+    for (a, _, ax, ay), (b, _, bx, by) in itertools.pairwise(placed):
         x0, y0 = max(ax, bx) - 1, max(ay, by) - 1
         x1, y1 = min(ax + a.shape[1], bx + b.shape[1]) + 1, min(ay + a.shape[0], by + b.shape[0]) + 1
         if x0 >= x1 or y0 >= y1:

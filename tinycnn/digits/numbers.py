@@ -30,7 +30,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from .brush import mnist_strokes
-from .parts import CUTTABLE, check_image, check_strokes, pixel_parts, pixel_pieces, stroke_parts, working_image
+from .parts import (
+    CUTTABLE,
+    check_image,
+    check_strokes,
+    pixel_parts,
+    pixel_pieces,
+    stroke_parts,
+    working_image,
+)
 from .preprocess import BLANK, ink_box, preprocess_digit, to_gray01
 from .reading import Reading, calibration, decide, default_model, digit_probs
 
@@ -196,7 +204,7 @@ def _gap(parts, members):
 
 
 def _candidates(parts, active):
-    """Runs of up to RUN neighbouring parts (positions in `active`) that may be one digit: [(i, j)], parts active[i:j]."""
+    """Runs of up to RUN neighbouring parts that may be one digit: [(i, j)] for parts active[i:j]."""
     out = []
     for i in range(len(active)):
         for j in range(i + 1, min(i + RUN, len(active)) + 1):
@@ -293,7 +301,7 @@ def _reading(parts, members, x, probs, other, model):
 
 
 def _unreadable(parts, members, like):
-    """One "not a digit" Reading over `members` (a run of ink with no digit in it)."""
+    """One "not a digit" Reading over `members` (ink with no digit in it), its input and stages those of `like`."""
     return Reading(None, np.zeros(10, np.float32), "not a digit", like.input,
                    parts.image_box(_union(parts, members)), like.stages)
 
@@ -341,8 +349,8 @@ def _mark_candidates(parts):
     if len(solid) > 1:
         k = min(solid, key=lambda o: box[o, 0])
         lo, hi, flat, long = DASH
-        rest = min(box[o, 0] for o in solid if o != k)
-        if k not in cut and lo * h <= w[k] <= hi * h and t[k] <= flat * h and w[k] >= long * t[k] and box[k, 2] <= rest + 0.05 * h:
+        dash = lo * h <= w[k] <= hi * h and t[k] <= flat * h and w[k] >= long * t[k]
+        if dash and k not in cut and box[k, 2] <= min(box[o, 0] for o in solid if o != k) + 0.05 * h:
             minus = int(k)
     return point, minus
 
@@ -386,13 +394,10 @@ def _number(parts, groups, point, minus, model):
     if minus is not None and chosen and _is_minus(parts, minus, _union(parts, chosen[0][0])):
         sign = "-"
         marks.append(("-", parts.image_box(parts.box[minus])))
-    elif minus is not None:  # a dash that is no minus: not a digit either
-        like = chosen[0][1] if chosen else None
-        x = like.input if like else np.zeros((28, 28), np.float32)
-        chosen.insert(0, ([minus], Reading(None, np.zeros(10, np.float32), "not a digit", x,
-                                           parts.image_box(parts.box[minus]), like.stages if like else None)))
+    elif minus is not None and chosen:  # a dash that is no minus: not a digit either
+        chosen.insert(0, ([minus], _unreadable(parts, [minus], chosen[0][1])))
     if not chosen:
-        return NumberReading("", (), None, "too small")
+        return NumberReading("", (), None, "too small" if minus is None else "not a number")
     points = _place_points(parts, point, [(_union(parts, m), r) for m, r in chosen])
     chars = [str(r.digit) if r.verdict == "digit" else "?" for _, r in chosen]
     for at, b in sorted(points, key=lambda p: -p[0]):

@@ -12,12 +12,13 @@ Parts keep what the search needs: their boxes, their order, the digit height, wh
 specks (a dot: never a digit on its own), the pen's width, how much pen stroke each holds, and
 what it costs to cut between two parts of one piece.
 """
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
-from .preprocess import BLANK, INK, stroke_width, to_gray01
+from .preprocess import BLANK, INK, stroke_width
 
 WORK_HEIGHT = 128      # the ink is read at most this tall (digits then span ~60-128 px)...
 WORK_PIXELS = 2 ** 21  # ...and the working image holds at most this many pixels
@@ -76,7 +77,7 @@ class Parts:
         """(x, y, w, h) in the image's pixels of a frame box (x0, y0, x1, y1)."""
         ox, oy, sx, sy = self.frame_to_image
         x0, y0 = int(ox + box[0] / sx), int(oy + box[1] / sy)
-        return (x0, y0, max(1, int(round(ox + box[2] / sx)) - x0), max(1, int(round(oy + box[3] / sy)) - y0))
+        return (x0, y0, max(1, round(ox + box[2] / sx) - x0), max(1, round(oy + box[3] / sy) - y0))
 
 
 # -- working image ------------------------------------------------------------------------------
@@ -100,7 +101,8 @@ def _block_mean(a, k):
             s = np.add.reduceat(np.add.reduceat(t, np.arange(0, t.shape[0], k), axis=0),
                                 np.arange(0, t.shape[1], k), axis=1)
             ny, nx = -(-t.shape[0] // k), -(-t.shape[1] // k)
-            count = np.outer(np.minimum(k, t.shape[0] - k * np.arange(ny)), np.minimum(k, t.shape[1] - k * np.arange(nx)))
+            count = np.outer(np.minimum(k, t.shape[0] - k * np.arange(ny)),  # pixels per block
+                             np.minimum(k, t.shape[1] - k * np.arange(nx)))
             out[y // k:y // k + ny, x // k:x // k + nx] = s / count
     return out
 
@@ -152,7 +154,8 @@ def working_image(image):
         return None, (0, 0, 1.0, 1.0)
     scale = min(1.0, WORK_HEIGHT / (y1 - y0))
     margin = int(np.ceil(3 / scale))
-    y0, y1, x0, x1 = max(y0 - margin, 0), min(y1 + margin, a.shape[0]), max(x0 - margin, 0), min(x1 + margin, a.shape[1])
+    y0, y1 = max(y0 - margin, 0), min(y1 + margin, a.shape[0])
+    x0, x1 = max(x0 - margin, 0), min(x1 + margin, a.shape[1])
     crop = a[y0:y1, x0:x1]
     scale = min(scale, (WORK_PIXELS / crop.size) ** 0.5)
     h, w = crop.shape
@@ -368,8 +371,8 @@ def pixel_parts(pieces, cut=()):
     order, boxes, piece, left, crossed, new = _order(boxes, piece, left, crossed, centre)
     part_of = np.concatenate([[0], new + 1]).astype(np.int32)[part_of]
     longest = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
-    return Parts(boxes, piece, longest <= SPECK * height, left, crossed, np.asarray(pens)[order], np.asarray(ink)[order],
-                 height, pieces.frame_to_image,
+    return Parts(boxes, piece, longest <= SPECK * height, left, crossed, np.asarray(pens)[order],
+                 np.asarray(ink)[order], height, pieces.frame_to_image,
                  pixels=(pieces.work, part_of))
 
 
@@ -452,7 +455,7 @@ def stroke_parts(strokes, pen, shape):
     for p, s in enumerate(strokes):
         s = _thin(s, height / STROKE_POINTS)
         ends = [0] + (_turns(s[:, 0], TURN * height) if np.ptp(s[:, 0]) > height else []) + [len(s) - 1]
-        for k, (a, b) in enumerate(zip(ends, ends[1:])):
+        for k, (a, b) in enumerate(itertools.pairwise(ends)):
             pieces.append(s[a:b + 1])
             piece.append(p)
             left.append(len(pieces) - 2 if k else -1)
@@ -465,4 +468,5 @@ def stroke_parts(strokes, pen, shape):
     # A stroke's area over the pen's width is its length and about 0.8 pen of round ends.
     ink = np.array([np.hypot(*np.diff(s, axis=0).T).sum() + 0.8 * pen for s in pieces])
     return Parts(box, np.array(piece), longest <= SPECK * height, np.array(left), np.array(cut),
-                 np.full(len(box), float(pen)), ink, height, (0, 0, 1.0, 1.0), strokes=[s.astype(np.float32) for s in pieces])
+                 np.full(len(box), float(pen)), ink, height, (0, 0, 1.0, 1.0),
+                 strokes=[s.astype(np.float32) for s in pieces])
