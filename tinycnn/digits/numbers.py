@@ -1,44 +1,82 @@
-"""What a drawing of several digits says: "2026", or "20?6" when one digit is unsure.
+"""What a drawing of several digits says: "2026", "20?6" when one digit is unsure, "3.14", "-42".
 
-`read_number` cuts the ink into digits and reads each one with `read_digit`, the same
-MNIST-style reading as a single digit. Cutting is done the way handwriting needs, not by gaps
-or equal columns:
+`read_number` reads by recognition, not by cutting first. The drawing is split into parts
+(tinycnn.digits.parts): from pixels, its connected pieces of ink, a piece that may hold more
+than one digit cut further by seams through the least ink; from strokes, the pen strokes, one
+that spans more than a digit's width cut where it turns back. There are more parts than digits.
+Every run of up to RUN neighbouring parts is a candidate digit; all candidates are read by the
+model at once (MNIST-style preprocessing, as read_digit reads; from strokes, each candidate is
+re-rendered from its own strokes), and a search (dynamic programming over the parts) picks the
+split into digits that scores best:
 
-1. The image is brought to a bounded working size (the ink at most WORK_HEIGHT px tall and the
-   whole at most WORK_PIXELS), so a 20,000-pixel-wide photo costs what a small one does.
-2. The ink is split into connected pieces (8-connected runs of pixels, joined row to row).
-3. Pieces that are fragments of one digit (a 5's separate bar, half of a 4, the bar across a 7,
-   a dot) join the digit whose columns they share. Only small pieces join: two pieces that are
-   each as tall as a digit stay two digits even when their boxes overlap (a 7 leaning over its
-   neighbour), because what decides is each piece's own height and column extent.
-4. A piece too wide for one digit (two digits that touch) is cut at the column of least ink;
-   among the few emptiest columns, the cut whose halves the reader is surest of wins.
-5. Each digit is read from its own ink only (other pieces masked out) by `read_digit`.
+    sum over digits of  log P(its top digit, and not "not a digit")
+                      - a cost for a shape that digit seldom has (see _prior): wider or narrower
+                        than usual, more or less pen stroke than usual (both measured on MNIST,
+                        the pen's width taken out), shorter than the number's digits, parts far
+                        apart, and the strokes of ink a cut through a piece crosses
+
+So a touching "89" read as one confident 8 loses to an 8 and a 9: the pair is wider than an 8
+and has twice its ink, and the two halves read as surely. A dot may join a digit or be left out.
+From pixels a piece is only cut when it may hold two digits (see _parts): the reader is sure of
+many pieces of one digit (the two arcs of a 0 read as two confident 1s).
+
+Marks: a small round dot standing between digits, near their baseline, is a decimal point (a
+dot after the last digit is a full stop, not part of the number); a short level dash before the
+first digit, at its mid-height, is a minus. A dash before the first digit that is not at its
+mid-height is read as "?", and two points make the number unsure: neither is dropped silently.
 """
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
 
-from .preprocess import BLANK, INK, ink_box, to_gray01
-from .reading import default_model, read_digit
+from .brush import mnist_strokes
+from .parts import (
+    CUTTABLE,
+    check_image,
+    check_strokes,
+    pixel_parts,
+    pixel_pieces,
+    stroke_parts,
+    working_image,
+)
+from .preprocess import BLANK, ink_box, preprocess_digit, to_gray01
+from .reading import Reading, calibration, decide, default_model, digit_probs
 
-WORK_HEIGHT = 128      # the ink is read at most this tall (digits then span ~60-128 px)...
-WORK_PIXELS = 2 ** 21  # ...and the working image holds at most this many pixels
-MAX_PIECES = 64        # the largest pieces kept; more than this is a scribble or noise
 MAX_DIGITS = 24        # digits read at most
-FRAGMENT = 0.7         # a piece shorter than this fraction of a digit's height may be part of one
-HALF = 0.5            # a piece shorter than this fraction of a digit's height is never a digit alone
-SPECK = 0.2            # a piece no longer than this fraction of a digit's height is a dot
-SHARE = 0.5            # a fragment joins a digit when this fraction of the narrower one's columns is shared
-WIDE = 1.6             # wider than this times its height: two digits touching, always cut
-WIDEISH = 1.15         # wider than this: cut unless the reader is SURE of it whole
-MAYBE_WIDE = 0.7       # wider than this: cut if the reader is surer of both halves than of the whole
-CUT_SURE = 0.9         # ...and at least this sure of each
-NEAR = 0.25            # a short piece this close (times a digit's height) to a digit may be part of it
-SURE = 0.95           # ...unless the reader is this sure of it whole
-CUTS = 3              # cuts tried per piece
-SCRIBBLE = 4.0         # one piece wider than this times a digit's height is a line, not digits
+RUN = 5                # parts in one candidate digit at most
+WIDEST = 1.8           # a candidate wider than this times its height (or the digits') is not one digit
+BATCH = 64             # candidates read by the model at a time
+SUSPECT_WIDE = 1.0     # a piece wider than this times a digit's height may hold two digits,
+SUSPECT_SURE = 0.9     # and so may one read less surely than this,
+SUSPECT_Z = 0.75       # or wider by this many spreads than the digit it is read as (see ASPECT),
+SUSPECT_WIDER = 1.35   # or this many times as wide as the number's other pieces (the median)
+# How wide each digit is, log(width / height) of its ink box less the pen's width (so that a
+# thick pen does not make digits wider): mean and spread, measured on 20,000 of MNIST's training
+# digits (thresholded at 50/255). A candidate wider than usual for what it is read as costs
+# WIDE_COST * (z - FREE)^2, where z counts spreads beyond the mean (see _aspect_z).
+ASPECT = np.log([0.885, 0.296, 0.916, 0.767, 0.762, 0.929, 0.688, 0.744, 0.73, 0.637])
+SPREAD = np.array([0.22, 0.681, 0.245, 0.248, 0.24, 0.292, 0.255, 0.248, 0.262, 0.246])
+# How much pen stroke each digit has, log(ink length / height), ink length being the ink's
+# area over the pen's width and height less the pen's width: mean and spread, measured on the
+# same MNIST digits (thresholded at 128/255). A candidate with more ink than what it is read as
+# usually has (two digits read as one) costs INK_COST * (z - INK_FREE)^2, and less (a piece of
+# a digit) costs as much beyond INK_FREE spreads below.
+INK_LENGTH = np.log([3.305, 1.389, 2.91, 2.709, 2.329, 2.735, 2.578, 2.193, 2.905, 2.396])
+INK_SPREAD = np.array([0.171, 0.199, 0.195, 0.211, 0.194, 0.218, 0.211, 0.193, 0.198, 0.203])
+INK_COST = 0.25
+INK_FREE = 1.5
+FREE = 1.0
+WIDE_COST = 0.25
+NARROW_FREE = 2.5      # narrower than usual costs only beyond this many spreads (a slim 0 is a 0)
+SHORT = 0.65           # a digit shorter than this fraction of the number's digits...
+SHORT_COST = 1.0       # ...costs this per tenth below it, squared
+CUT_COST = 0.1         # per stroke of ink a cut crosses
+GAP = 0.1              # parts further apart than this (times a digit's height) are hardly one digit:
+GAP_COST = 1.0         # each tenth beyond costs this, squared
+SKIP = 1.0             # leaving out a dot
+FLOOR = 1e-4           # the least probability a candidate is scored with
+POINT_ROUND = 2.5      # a point's box is at most this elongated
+DASH = (0.25, 1.2, 0.35, 2.0)  # a minus: width 0.25-1.2 digit heights, height < 0.35 of one, width >= 2 x height
 
 NUMBER_VERDICTS = ("number", "unsure", "not a number", "blank", "too small")
 
@@ -47,17 +85,21 @@ NUMBER_VERDICTS = ("number", "unsure", "not a number", "blank", "too small")
 class NumberReading:
     """The reading of a drawing of a number.
 
-    text: the digits left to right, "?" where a digit is unsure or not a digit ("" when none).
+    text: the number as read, left to right: digits, "?" where a digit is unsure or not a digit,
+    "-" before it for a minus, "." for a decimal point ("" when nothing was read).
     digits: one Reading per digit, left to right, each with .box (x, y, w, h) in the image.
-    value: the number as an int, or None when any digit is "?" (or there are none).
-    verdict: one of NUMBER_VERDICTS: "number" (every digit read), "unsure" (some "?"),
-    "not a number" (ink, but no digit in it), "blank", "too small" (only dots).
+    value: the number (an int, or a float when it has a point), or None when any digit is "?",
+    the marks make no number (two points), or there are no digits.
+    verdict: one of NUMBER_VERDICTS: "number" (every digit read), "unsure" (some "?", or two
+    points), "not a number" (ink, but no digit in it), "blank", "too small" (only dots).
+    marks: (character, (x, y, w, h)) of each "-" and "." in the text, in the image's pixels.
     """
 
     text: str
     digits: tuple
     value: object
     verdict: str
+    marks: tuple = ()
 
     def __str__(self):
         return self.text if self.verdict in ("number", "unsure") else self.verdict
@@ -73,309 +115,301 @@ class NumberReading:
         return int(np.argmin([abs(d.box[0] + d.box[2] / 2 - x) for d in self.digits]))
 
 
-# -- working image ------------------------------------------------------------------------------
-def _shrink(a, scale):
-    """`a` ((H, W) uint8 or float32) resized by `scale` <= 1 with area averaging, as float32 in [0, 1]."""
-    h, w = a.shape
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    if a.dtype == np.uint8:
-        return np.asarray(Image.fromarray(a).resize(size, Image.Resampling.BOX), np.float32) / 255
-    return np.asarray(Image.fromarray(to_gray01(a), mode="F").resize(size, Image.Resampling.BOX), np.float32)
-
-
-def _working_image(image):
-    """(image at working size, float32 (h, w) in [0, 1]; the scale from image to it, <= 1).
-
-    A big uint8 image is shrunk before it is turned to float, so it is never copied at full size.
-    """
-    a = np.asarray(image)
-    if a.ndim != 2:
-        raise ValueError(f"read_number: expected a 2-D grayscale image (H, W), got shape {a.shape}")
-    if a.size == 0:
-        raise ValueError(f"read_number: the image is empty (shape {a.shape})")
-    scale = min(1.0, (WORK_PIXELS * 4 / a.size) ** 0.5)  # first stage: a bounded number of pixels
-    work = _shrink(a, scale) if scale < 1 else to_gray01(a)
-    peak = float(work.max(initial=0.0))
-    if peak <= BLANK:
-        return work, scale
-    second = min(1.0, WORK_HEIGHT / ink_box(work)[3], (WORK_PIXELS / work.size) ** 0.5)
-    if second < 1:
-        work, scale = _shrink(work, second), scale * second
-    return work, scale
-
-
-# -- connected pieces ---------------------------------------------------------------------------
-def _runs(mask):
-    """Horizontal runs of True in a (H, W) bool mask: (row, start, end) int arrays, end exclusive, row-major."""
-    h, w = mask.shape
-    p = np.zeros((h, w + 2), np.int8)
-    p[:, 1:-1] = mask
-    d = np.diff(p, axis=1)
-    rs, starts = np.nonzero(d == 1)
-    _, ends = np.nonzero(d == -1)
-    return rs, starts, ends
-
-
-def label_pieces(mask):
-    """8-connected pieces of a (H, W) bool mask -> (labels (H, W) int32, 0 = background, 1..n; n).
-
-    Runs of ink on each row are joined to the runs they touch on the row above (sorted keys and
-    searchsorted find them), then joined labels are settled by repeated min-propagation.
-    """
-    h, w = mask.shape
-    rs, starts, ends = _runs(mask)
-    n = len(rs)
-    labels = np.zeros((h, w), np.int32)
-    if n == 0:
-        return labels, 0
-    span = w + 2
-    key_start, key_end = rs * span + starts, rs * span + ends - 1
-    # For each run on row r, the runs on row r - 1 that overlap it, one column more either side.
-    q_lo = (rs - 1) * span + starts - 1
-    q_hi = (rs - 1) * span + ends  # (end - 1) + 1
-    lo = np.searchsorted(key_end, q_lo, side="left")
-    hi = np.searchsorted(key_start, q_hi, side="right")
-    count = np.maximum(hi - lo, 0)
-    u = np.repeat(np.arange(n), count)
-    v = np.repeat(lo, count) + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))
-    comp = np.arange(n)
-    while len(u):
-        m = np.minimum(comp[u], comp[v])
-        before = comp.copy()
-        np.minimum.at(comp, u, m)
-        np.minimum.at(comp, v, m)
-        while True:  # point every run at its root
-            nxt = comp[comp]
-            if np.array_equal(nxt, comp):
-                break
-            comp = nxt
-        if np.array_equal(comp, before):
-            break
-    roots, comp = np.unique(comp, return_inverse=True)
-    lengths = ends - starts
-    flat = np.repeat(rs * w + starts, lengths) + (np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths))
-    labels.ravel()[flat] = np.repeat(comp + 1, lengths)
-    return labels, len(roots)
-
-
-def _boxes(labels, n):
-    """(n, 4) int boxes x0, y0, x1, y1 (exclusive) and (n,) areas of labels 1..n."""
-    ys, xs = np.nonzero(labels)
-    lab = labels[ys, xs] - 1
-    box = np.empty((n, 4), np.int64)
-    box[:, 0] = np.full(n, labels.shape[1]); box[:, 1] = labels.shape[0]
-    box[:, 2] = 0; box[:, 3] = 0
-    np.minimum.at(box[:, 0], lab, xs)
-    np.minimum.at(box[:, 1], lab, ys)
-    np.maximum.at(box[:, 2], lab, xs + 1)
-    np.maximum.at(box[:, 3], lab, ys + 1)
-    return box, np.bincount(lab, minlength=n)
-
-
-# -- grouping -----------------------------------------------------------------------------------
-def _shared(a, b):
-    """Columns two boxes share, as a fraction of the narrower box's width."""
-    inter = min(a[2], b[2]) - max(a[0], b[0])
-    return max(inter, 0) / max(min(a[2] - a[0], b[2] - b[0]), 1)
-
-
-def _group(box):
-    """Pieces (indices into box) grouped into digits: a list of lists, and the digit height.
-
-    A digit's height is the median height of the tall pieces. A piece shorter than FRAGMENT of
-    it joins the digit with which it shares the most columns (if at least SHARE of the narrower)
-    and which lies near it vertically; a speck that joins nothing is dropped.
-    """
-    heights = box[:, 3] - box[:, 1]
-    longest = np.maximum(heights, box[:, 2] - box[:, 0])
-    tallest = heights.max()
-    height = float(np.median(heights[heights >= 0.5 * tallest]))
-    order = np.argsort(-heights, kind="stable")
-    groups, gbox = [], []
-    for i in order:
-        b = box[i]
-        best, best_share = None, 0.0
-        if heights[i] < FRAGMENT * height:
-            for g, gb in enumerate(gbox):
-                near = b[1] < gb[3] + 0.3 * height and b[3] > gb[1] - 0.3 * height
-                s = _shared(b, gb)
-                if near and s >= SHARE and s > best_share:
-                    best, best_share = g, s
-        if best is not None:
-            groups[best].append(i)
-            gb = gbox[best]
-            gbox[best] = np.array([min(gb[0], b[0]), min(gb[1], b[1]), max(gb[2], b[2]), max(gb[3], b[3])])
-        elif longest[i] > SPECK * height:
-            groups.append([i])
-            gbox.append(b.copy())
-    return groups, gbox, height
-
-
-# -- reading ------------------------------------------------------------------------------------
-def _ink_of(work, labels, members, box, cols=None):
-    """The ink of the pieces `members` inside `box` (x0, y0, x1, y1), others masked out; columns
-    outside `cols` (x0, x1) too. Faint edge pixels that belong to no piece are kept."""
-    x0, y0, x1, y1 = box
-    if cols is not None:
-        x0, x1 = max(x0, cols[0]), min(x1, cols[1])
-    lab = labels[y0:y1, x0:x1]
-    keep = (lab == 0) | np.isin(lab, np.asarray(members) + 1)
-    return np.pad(np.where(keep, work[y0:y1, x0:x1], 0.0), 2), (x0, y0)
-
-
-def _read(ink, origin, model, pen, scale):
-    """read_digit of one digit's ink, with its box given in the original image's pixels."""
-    r = read_digit(ink, model, pen=pen)
-    if r.box is None:
-        return r
-    x, y, w, h = r.box
-    ox, oy = origin
-    return replace(r, box=(int((ox + x - 2) / scale), int((oy + y - 2) / scale),
-                           max(1, round(w / scale)), max(1, round(h / scale))))
-
-
-def _confidence(r):
-    return float(r.probs.max()) if r.verdict == "digit" else 0.0
-
-
-def _split(work, labels, members, box, height, model, pen, scale, depth=0, whole=None):
-    """Readings of one group, cut in two (recursively) when it is too wide for one digit.
-    whole: the group's reading when already made."""
-    x0, y0, x1, y1 = box
-    w, h = x1 - x0, y1 - y0
-    whole_ink, origin = _ink_of(work, labels, members, box)
-    whole = whole or _read(whole_ink, origin, model, pen, scale)
-    ref = max(h, 0.8 * height)
-    sure = _confidence(whole) >= SURE
-    must = w > WIDE * ref or (w > WIDEISH * ref and not sure)
-    if depth >= 3 or w <= MAYBE_WIDE * ref or w < 6 or (not must and sure):
-        return [whole]
-    # Candidate cuts: the emptiest columns in the middle, at least a third of a digit from each side.
-    profile = (whole_ink[2:-2, 2:-2] > INK * max(float(whole_ink.max()), 1e-6)).sum(axis=0).astype(float)
-    margin = max(2, int(min(0.3 * ref, w / 3)))
-    inner = np.arange(margin, w - margin)
-    if len(inner) == 0:
-        return [whole]
-    # Prefer the middle slightly, so a flat profile is cut where digits usually meet; try the
-    # emptiest columns that are apart from each other (neighbouring columns give the same halves).
-    cost = profile[inner] + 0.05 * profile.max() * np.abs(inner - w / 2) / (w / 2)
-    cuts = []
-    for c in inner[np.argsort(cost, kind="stable")]:
-        if all(abs(c - k) > 0.15 * ref for k in cuts):
-            cuts.append(int(c))
-        if len(cuts) == CUTS:
-            break
-    best, best_score = None, -1.0
-    for c in cuts:
-        halves = [_read(*_ink_of(work, labels, members, box, cols), model, pen, scale)
-                  for cols in ((x0, x0 + c), (x0 + c, x1))]
-        score = min(_confidence(r) for r in halves)
-        if score > best_score:
-            best, best_score = (x0 + c, halves), score
-    if not must and best_score <= max(_confidence(whole), CUT_SURE):
-        return [whole]
-    c, halves = best
-    parts = []
-    for (lo, hi), half in zip(((x0, c), (c, x1)), halves):
-        ys = np.flatnonzero(np.isin(labels[y0:y1, lo:hi], np.asarray(members) + 1).any(axis=1))
-        if len(ys) and half.verdict != "blank":
-            parts += _split(work, labels, members, (lo, y0 + ys[0], hi, y0 + ys[-1] + 1), height, model, pen,
-                            scale, depth + 1, half)
-    return parts
-
-
-def _join_near(groups, gbox, height, read):
-    """Join a short piece that shares no columns with a digit to the digit just beside it (a 4
-    whose bar stops short of its stem, a broken stroke) when the reader is surer of them joined
-    than of the less sure of the two apart, or always when it is shorter than HALF a digit. groups, gbox: sorted left to right; read(members, box)
-    -> Reading. Returns the new (groups, gbox)."""
-    groups, gbox = list(groups), list(gbox)
-    i = 0
-    while i < len(groups):
-        b = gbox[i]
-        best = None
-        short = b[3] - b[1] < HALF * height  # too short to be a digit of this number on its own
-        if b[3] - b[1] < FRAGMENT * height:
-            for j in (i - 1, i + 1):
-                if not 0 <= j < len(groups):
-                    continue
-                o = gbox[j]
-                gap = max(o[0] - b[2], b[0] - o[2])
-                if gap > NEAR * height:
-                    continue
-                joined_box = np.array([min(b[0], o[0]), min(b[1], o[1]), max(b[2], o[2]), max(b[3], o[3])])
-                joined = _confidence(read(groups[i] + groups[j], joined_box))
-                apart = min(_confidence(read(groups[i], b)), _confidence(read(groups[j], o)))
-                if (joined > apart or short) and (best is None or joined > best[1]):
-                    best = (j, joined, joined_box)
-        if best is None:
-            i += 1
-            continue
-        j, _, joined_box = best
-        lo, hi = min(i, j), max(i, j)
-        groups[lo:hi + 1] = [groups[i] + groups[j]]
-        gbox[lo:hi + 1] = [joined_box]
-        i = lo
-    return groups, gbox
-
-
-def read_number(image, model=None, pen=None):
+def read_number(image, model=None, pen=None, strokes=None):
     """Read a number written left to right. image: (H, W) grayscale, white ink on black, uint8
     0-255 or float 0-1, any size.
 
-    model: as for read_digit (default the shipped one). pen: the stroke width in image pixels,
-    if known. Returns a NumberReading whose digits carry their boxes in `image`'s pixels.
-    Time and memory are bounded whatever the image's size (see WORK_HEIGHT, WORK_PIXELS,
-    MAX_PIECES, MAX_DIGITS).
+    model: as for read_digit (default the shipped one). pen: the pen's width in image pixels, if
+    known (it widens the boxes of digits read from strokes). strokes: the pen strokes that drew
+    the image, if known (list of (n, 2) arrays of (x, y) image pixels, as read_digit takes
+    them): then each digit is read from its own strokes, re-rendered at MNIST's stroke width,
+    and a stroke belongs to one digit unless the search cuts it where it turns back.
+    Returns a NumberReading whose digits carry their boxes in `image`'s pixels. Time and memory
+    are bounded whatever the image's size or the number of strokes (see parts.WORK_HEIGHT,
+    WORK_PIXELS, MAX_PIECES, MAX_PARTS, MAX_POINTS, and MAX_DIGITS).
     """
+    a = check_image(image)
+    strokes = check_strokes(strokes) if strokes is not None else []
     model = model if model is not None else default_model()
-    work, scale = _working_image(image)
-    peak = float(work.max(initial=0.0))
-    if peak <= BLANK:
+    parts = _parts(a, strokes, pen, model)
+    if parts is None:
         return NumberReading("", (), None, "blank")
-    labels, n = label_pieces(work > INK * peak)
-    box, area = _boxes(labels, n)
-    if np.maximum(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]).max() <= SPECK * (box[:, 3].max() - box[:, 1].min()):
-        return NumberReading("", (), None, "too small")  # only specks (dust, salt noise): not dozens of 1s
-    if n > MAX_PIECES:  # noise or a scribble: keep the largest pieces
-        keep = np.sort(np.argsort(-area, kind="stable")[:MAX_PIECES])
-        remap = np.zeros(n + 1, np.int32)
-        remap[keep + 1] = np.arange(1, len(keep) + 1)
-        work = np.where((labels > 0) & (remap[labels] == 0), 0.0, work)  # dropped pieces are not faint edges
-        labels, box, area, n = remap[labels], box[keep], area[keep], len(keep)
-    groups, gbox, height = _group(box)
-    if not groups:
+    if parts.speck.all():
         return NumberReading("", (), None, "too small")
-    work_pen = None if pen is None else pen * scale
-    seen = {}
+    point, minus = _mark_candidates(parts)
+    active = [i for i in range(len(parts)) if i not in point and i != minus]
+    groups = _search(parts, active, model)
+    return _number(parts, groups, point, minus, model)
 
-    def read(members, b):
-        key = tuple(sorted(members))
-        if key not in seen:
-            seen[key] = _read(*_ink_of(work, labels, members, tuple(int(v) for v in b)), model, work_pen, scale)
-        return seen[key]
 
-    order = sorted(range(len(groups)), key=lambda g: (gbox[g][0] + gbox[g][2]) / 2)
-    groups, gbox = _join_near([groups[g] for g in order], [gbox[g] for g in order], height, read)
-    readings = []
-    for members, gb in zip(groups, gbox):
-        if len(readings) >= MAX_DIGITS:
-            break
-        x0, y0, x1, y1 = (int(v) for v in gb)
-        if x1 - x0 > SCRIBBLE * max(height, y1 - y0):
-            # a line or scribble: one "not a digit", not dozens of cuts through it
-            readings.append(replace(read(members, gb), digit=None, verdict="not a digit"))
+# -- parts, candidates and the search -----------------------------------------------------------
+def _parts(a, strokes, pen, model):
+    """The parts the search reads (None: blank). From pixels, in two passes: each connected
+    piece is read whole, and only a piece that may hold more than one digit (wider than
+    SUSPECT_WIDE digit heights, or not read surely, or wider than the digit it is read as
+    usually is, or than the other pieces) is cut by seams, so that a digit standing apart is
+    not cut into pieces the reader is sure of (a 0 into two 1s)."""
+    if strokes:
+        return stroke_parts(strokes, pen, a.shape)
+    work, frame_to_image = working_image(a)
+    if work is None:
+        return None
+    pieces = pixel_pieces(work, frame_to_image)
+    whole = pixel_parts(pieces)
+    solid = [k for k in range(len(whole)) if whole.box[k, 2] - whole.box[k, 0] > CUTTABLE * whole.height
+             and whole.box[k, 3] - whole.box[k, 1] > SHORT * whole.height]  # a dash is no two digits
+    if not solid:
+        return whole
+    probs, other = _read_all(model, np.stack([_ink(whole, [k])[0] for k in solid]))
+    sure = probs.max(axis=1) * (1 - other)
+    width = {k: whole.box[k, 2] - whole.box[k, 0] - whole.pen[k] for k in solid}
+    suspects = set()
+    for k, p, s in zip(solid, probs.argmax(axis=1), sure):
+        others = [width[j] for j in solid if j != k]
+        wider = width[k] / np.median(others) if others else 0.0
+        if (whole.box[k, 2] - whole.box[k, 0] > SUSPECT_WIDE * whole.height or s < SUSPECT_SURE
+                or _aspect_z(whole, [k], p) > SUSPECT_Z or wider > SUSPECT_WIDER):
+            suspects.add(int(whole.piece[k]))
+    return pixel_parts(pieces, suspects) if suspects else whole
+
+
+def _union(parts, members):
+    b = parts.box[list(members)]
+    return np.array([b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()])
+
+
+def _aspect_z(parts, members, digit):
+    """How many spreads wider than usual a candidate is for `digit` (negative: narrower)."""
+    x0, y0, x1, y1 = _union(parts, members)
+    pen = float(parts.pen[list(members)].max())
+    tall = max(y1 - y0 - pen, 1)
+    return (np.log(max(x1 - x0 - pen, 0.1 * tall) / tall) - ASPECT[digit]) / SPREAD[digit]  # a straight 1 is 0.1 wide
+
+
+def _ink_z(parts, members, digit):
+    """How many spreads more pen stroke a candidate has than `digit` usually has (negative: less)."""
+    members = list(members)
+    _, y0, _, y1 = _union(parts, members)
+    length = parts.ink[members].sum() / max(y1 - y0 - float(parts.pen[members].max()), 1)
+    return (np.log(max(length, 1e-3)) - INK_LENGTH[digit]) / INK_SPREAD[digit]
+
+
+def _gap(parts, members):
+    """The widest gap between the columns of a candidate's parts (0 when they overlap)."""
+    spans = sorted(tuple(parts.box[k, [0, 2]]) for k in members)
+    reach, gap = spans[0][1], 0.0
+    for x0, x1 in spans[1:]:
+        gap, reach = max(gap, x0 - reach), max(reach, x1)
+    return gap
+
+
+def _candidates(parts, active):
+    """Runs of up to RUN neighbouring parts that may be one digit: [(i, j)] for parts active[i:j]."""
+    out = []
+    for i in range(len(active)):
+        for j in range(i + 1, min(i + RUN, len(active)) + 1):
+            members = active[i:j]
+            if parts.speck[members].all():
+                continue
+            b = _union(parts, members)
+            if j > i + 1 and b[2] - b[0] > WIDEST * max(b[3] - b[1], parts.height):
+                break
+            out.append((i, j))
+    return out
+
+
+def _ink(parts, members):
+    """What the model reads of a candidate: (28, 28) float32, and the ink it was made from."""
+    if parts.strokes is not None:
+        drawn = mnist_strokes([parts.strokes[k] for k in members])
+        return preprocess_digit(drawn), drawn
+    work, part_of = parts.pixels
+    x0, y0, x1, y1 = (int(v) for v in _union(parts, members))
+    x0, y0, x1, y1 = max(x0 - 1, 0), max(y0 - 1, 0), x1 + 1, y1 + 1  # faint edge pixels of its own
+    lab = part_of[y0:y1, x0:x1]
+    mine = np.isin(lab, np.asarray(members) + 1)
+    near = np.zeros_like(mine)  # pixels of no part next to its ink: the anti-aliased edge
+    near[1:-1, 1:-1] = mine[:-2, 1:-1] | mine[2:, 1:-1] | mine[1:-1, :-2] | mine[1:-1, 2:]
+    ink = np.where(mine | (near & (lab == 0)), work[y0:y1, x0:x1], 0.0).astype(np.float32)
+    return preprocess_digit(ink), ink
+
+
+def _read_all(model, inputs):
+    """Calibrated (probs (N, 10), P(not a digit) (N,)) of (N, 28, 28) inputs, BATCH at a time."""
+    probs, other = zip(*(digit_probs(model, inputs[i:i + BATCH, None]) for i in range(0, len(inputs), BATCH)))
+    return np.concatenate(probs), np.concatenate(other)
+
+
+def _prior(parts, members, digit):
+    """What the shape of a candidate read as `digit` costs the search (>= 0): wider or narrower
+    than that digit usually is, more or less pen stroke than it has, shorter than the number's
+    digits, parts far apart, and the strokes of ink its cuts cross."""
+    _, y0, _, y1 = _union(parts, members)
+    wide, ink = _aspect_z(parts, members, digit), abs(_ink_z(parts, members, digit))
+    cost = WIDE_COST * (max(wide - FREE, 0) ** 2 + max(-wide - NARROW_FREE, 0) ** 2)
+    cost += INK_COST * max(ink - INK_FREE, 0) ** 2
+    cost += SHORT_COST * max((SHORT - (y1 - y0) / parts.height) / 0.1, 0) ** 2
+    cost += GAP_COST * max((_gap(parts, members) / parts.height - GAP) / 0.1, 0) ** 2
+    inside = set(members)
+    crossed = sum(parts.cut[k] for k in members if parts.left[k] >= 0 and parts.left[k] not in inside)
+    crossed += sum(parts.cut[k] for k in np.flatnonzero(np.isin(parts.left, members)) if k not in inside)
+    return cost + CUT_COST * crossed / 2  # each cut is shared by the digits on its two sides
+
+
+def _search(parts, active, model):
+    """The best split of the `active` parts into digits: [(members, input, probs, P(not a digit))]."""
+    cands = _candidates(parts, active)
+    if not cands:
+        return []
+    inputs = np.stack([_ink(parts, active[i:j])[0] for i, j in cands])
+    probs, other = _read_all(model, inputs)
+    score = np.log(np.maximum(probs.max(axis=1) * (1 - other), FLOOR))
+    score -= [_prior(parts, active[i:j], d) for (i, j), d in zip(cands, probs.argmax(axis=1))]
+    ending = {}
+    for n, (i, j) in enumerate(cands):
+        ending.setdefault(j, []).append(n)
+    best = np.full(len(active) + 1, -np.inf)
+    best[0], back = 0.0, [None] * (len(active) + 1)
+    for j in range(1, len(active) + 1):
+        if parts.speck[active[j - 1]] and best[j - 1] - SKIP > best[j]:
+            best[j], back[j] = best[j - 1] - SKIP, None  # the dot is left out
+        for n in ending.get(j, ()):
+            i = cands[n][0]
+            if best[i] + score[n] > best[j]:
+                best[j], back[j] = best[i] + score[n], n
+    groups, j = [], len(active)
+    while j > 0:
+        n = back[j]
+        if n is None:
+            j -= 1
             continue
-        readings += _split(work, labels, members, (x0, y0, x1, y1), height, model, work_pen, scale,
-                           whole=read(members, gb))
-    readings = [r for r in readings[:MAX_DIGITS] if r.verdict not in ("blank", "too small")]
-    if not readings:
-        return NumberReading("", (), None, "too small")
-    text = "".join(str(r.digit) if r.verdict == "digit" else "?" for r in readings)
-    if "?" not in text:
-        return NumberReading(text, tuple(readings), int(text), "number")
-    verdict = "not a number" if set(text) == {"?"} else "unsure"
-    return NumberReading(text, tuple(readings), None, verdict)
+        i = cands[n][0]
+        groups.append((active[i:j], inputs[n], probs[n], float(other[n])))
+        j = i
+    return groups[::-1]
+
+
+# -- readings and marks -------------------------------------------------------------------------
+def _reading(parts, members, x, probs, other, model):
+    """The Reading of one digit the search chose, as read_digit would give it."""
+    c = calibration(model)
+    digit, verdict = decide(probs, other, c["unsure"], c["not_a_digit"])
+    _, ink = _ink(parts, members)
+    _, stages = preprocess_digit(ink, return_stages=True)
+    stages["input"] = to_gray01(ink)
+    return Reading(digit, probs.astype(np.float32), verdict, x, parts.image_box(_union(parts, members)), stages)
+
+
+def _unreadable(parts, members, like):
+    """One "not a digit" Reading over `members` (ink with no digit in it), its input and stages those of `like`."""
+    return Reading(None, np.zeros(10, np.float32), "not a digit", like.input,
+                   parts.image_box(_union(parts, members)), like.stages)
+
+
+def _merge_unreadable(parts, chosen):
+    """[(members, Reading)] (left to right) with the readings of each piece whose ink lies mostly
+    in readings that are no digit made one "not a digit" (a scribble or a line cut into pieces is
+    one thing that is not a digit, not "1?1?1?"). Only readings made of that piece alone count."""
+    alone = {}
+    for i, (members, _) in enumerate(chosen):
+        pieces = {int(parts.piece[k]) for k in members}
+        if len(pieces) == 1:
+            alone.setdefault(pieces.pop(), []).append(i)
+    drop, out = set(), list(chosen)
+    for which in alone.values():
+        ink = [parts.ink[chosen[i][0]].sum() for i in which]
+        unread = sum(v for i, v in zip(which, ink) if chosen[i][1].verdict != "digit")
+        if len(which) > 1 and unread > 0.5 * sum(ink):
+            merged = [k for i in which for k in chosen[i][0]]
+            out[which[0]] = (merged, _unreadable(parts, merged, chosen[which[0]][1]))
+            drop.update(which[1:])
+    return [c for i, c in enumerate(out) if i not in drop]
+
+
+def _mark_candidates(parts):
+    """Parts kept out of the search as marks: (point candidates: set of parts, minus candidate or None).
+
+    A point: a roundish dot, a piece of its own, whose columns no other part shares (but for half
+    its width), in the lower part of the line there. A minus: a short level dash, a piece of its
+    own, left of every other part that is not a dot."""
+    box, h = parts.box, parts.height
+    w, t = box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]
+    solid = [k for k in range(len(parts)) if not parts.speck[k]]
+    cut = set(parts.left[parts.left >= 0]) | set(np.flatnonzero(parts.left >= 0))  # parts with a cut beside them
+    point = set()
+    for k in np.flatnonzero(parts.speck):
+        others = [o for o in solid if min(box[o, 2], box[k, 2]) - max(box[o, 0], box[k, 0]) > 0.5 * w[k]]
+        if others or k in cut or max(w[k], t[k]) > POINT_ROUND * min(w[k], t[k]):
+            continue
+        tall = [o for o in solid if t[o] >= 0.5 * h]
+        near = min(tall, key=lambda o: abs(box[o, 0] + box[o, 2] - box[k, 0] - box[k, 2]), default=None)
+        if near is not None and (box[k, 1] + box[k, 3]) / 2 >= box[near, 1] + 0.55 * t[near]:
+            point.add(int(k))
+    minus = None
+    if len(solid) > 1:
+        k = min(solid, key=lambda o: box[o, 0])
+        lo, hi, flat, long = DASH
+        dash = lo * h <= w[k] <= hi * h and t[k] <= flat * h and w[k] >= long * t[k]
+        if dash and k not in cut and box[k, 2] <= min(box[o, 0] for o in solid if o != k) + 0.05 * h:
+            minus = int(k)
+    return point, minus
+
+
+def _place_points(parts, point, digits):
+    """[(index of the digit the point stands before, its box)] for the point candidates that stand
+    near the baseline, between two digits or before the first; others (a full stop) are dropped."""
+    out = []
+    centres = [(b[0] + b[2]) / 2 for b, _ in digits]
+    for k in sorted(point, key=lambda k: parts.box[k, 0]):
+        b = parts.box[k]
+        cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
+        at = int(np.searchsorted(centres, cx))
+        if at == len(digits):
+            continue  # after the last digit: a full stop
+        right = digits[at][0]
+        leftb = digits[at - 1][0] if at > 0 else right
+        if at == 0 and not right[0] - parts.height <= b[2] <= right[0] + 0.1 * parts.height:
+            continue
+        f = 0.5 if at == 0 else np.clip((cx - centres[at - 1]) / max(centres[at] - centres[at - 1], 1e-6), 0, 1)
+        base = (1 - f) * leftb[3] + f * right[3]
+        tall = (1 - f) * (leftb[3] - leftb[1]) + f * (right[3] - right[1])
+        if base - 0.3 * tall <= cy <= base + 0.2 * tall:
+            out.append((at, b))
+    return out
+
+
+def _is_minus(parts, k, first):
+    """True when part k, a dash before the first digit (box `first`), stands at that digit's mid-height."""
+    b = parts.box[k]
+    cy, tall = (b[1] + b[3]) / 2, first[3] - first[1]
+    return first[1] + 0.25 * tall <= cy <= first[1] + 0.8 * tall and first[0] - 1.5 * parts.height <= b[2]
+
+
+def _number(parts, groups, point, minus, model):
+    """The NumberReading of the chosen digits and the mark candidates."""
+    chosen = [(list(m), _reading(parts, m, x, p, o, model)) for m, x, p, o in groups]
+    chosen.sort(key=lambda c: float(np.mean(_union(parts, c[0])[[0, 2]])))  # strokes come in writing order
+    chosen = _merge_unreadable(parts, chosen)[:MAX_DIGITS]
+    marks, sign = [], ""
+    if minus is not None and chosen and _is_minus(parts, minus, _union(parts, chosen[0][0])):
+        sign = "-"
+        marks.append(("-", parts.image_box(parts.box[minus])))
+    elif minus is not None and chosen:  # a dash that is no minus: not a digit either
+        chosen.insert(0, ([minus], _unreadable(parts, [minus], chosen[0][1])))
+    if not chosen:
+        return NumberReading("", (), None, "too small" if minus is None else "not a number")
+    points = _place_points(parts, point, [(_union(parts, m), r) for m, r in chosen])
+    chars = [str(r.digit) if r.verdict == "digit" else "?" for _, r in chosen]
+    for at, b in sorted(points, key=lambda p: -p[0]):
+        chars.insert(at, ".")
+        marks.append((".", parts.image_box(b)))
+    text = sign + "".join(chars)
+    readings = tuple(r for _, r in chosen)
+    marks = tuple(sorted(marks, key=lambda m: m[1][0]))
+    if "?" not in text and len(points) <= 1:
+        return NumberReading(text, readings, float(text) if points else int(text), "number", marks)
+    verdict = "not a number" if all(c == "?" for c in chars if c != ".") else "unsure"
+    return NumberReading(text, readings, None, verdict, marks)
 
 
 NUMBER_ASPECT = 1.5  # ink this many times as wide as tall is a number: one digit never is
