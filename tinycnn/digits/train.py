@@ -64,7 +64,8 @@ class Config:
     data: str = ""
     pen_per_writer: int = 150  # real pen digits (UNIPEN's training writers) at most per writer (0: none)
     unipen: str = ""           # UNIPEN's folder ("": the data folder's)
-    synthetic: int = 12000     # generated digits added to MNIST's (tinycnn.digits.strokes)
+    synthetic: int = 0         # generated digits added to MNIST's (tinycnn.digits.strokes): with real pen
+                               # digits in, they no longer helped the dev writers (docs/measurements.md)
     non_digits: int = 4000     # generated non-digits, an 11th class "not a digit" (0: ten classes)
     thicken: float = 0.25      # share of training images whose strokes are made one pixel thicker,
     thin: float = 0.1          # and thinner (with augmentation only)
@@ -656,7 +657,7 @@ def _arguments():
     add("--unipen", default=d.unipen, metavar="DIR", help=f"UNIPEN's folder (default: {unipen_root()})")
     add("--synthetic", type=int, default=d.synthetic,
         help="generated digits (pen strokes in many styles) added to the training images; about 1 s per "
-             "1,000 (default: %(default)s)")
+             "1,000; off by default: beside the real pen digits they did not help (default: %(default)s)")
     add("--non-digits", type=int, default=d.non_digits,
         help="generated letters, shapes and scribbles, an 11th class 'not a digit'; 0: ten classes "
              "(default: %(default)s)")
