@@ -279,19 +279,22 @@ class PadApp:
             self.numbers.predict()
             return
         widest = self.canvas.widest_brush()
-        # Only ink strokes on the canvas: the reader re-renders them at MNIST's stroke width.
-        # An eraser stroke or a pasted image means the pixels are what there is to read.
-        shown = self.canvas.actions + ([self.canvas.current] if self.canvas.current else [])
-        since = shown[max((i + 1 for i, a in enumerate(shown) if a["kind"] == "clear"), default=0):]
-        strokes = ([self.strokes.points(a) for a in since]
-                   if since and all(a["kind"] == "ink" for a in since) else None)
-        self.strokes.keep(since)
+        strokes = self.ink_strokes()
         # The I page looks inside the pass that reads the drawing instead of running one more.
         look = self.inside.forward if self.inside and self.inside.model is self.model else None
         self.reading = tc.read_digit(self.canvas.array, self.model, pen=2 * widest if widest else None,
                                      strokes=strokes, forward=look)
         self.eye, self.stages = self.reading.input, self.reading.stages
         self.probs = self.reading.probs if self.reading.verdict in ("digit", "unsure") else None
+
+    def ink_strokes(self):
+        """The pen strokes on the canvas since it was last cleared, as (n, 2) arrays of canvas
+        pixels, for the reader to re-render at MNIST's stroke width; None when an eraser stroke or
+        a pasted image means the pixels are what there is to read."""
+        shown = self.canvas.actions + ([self.canvas.current] if self.canvas.current else [])
+        since = shown[max((i + 1 for i, a in enumerate(shown) if a["kind"] == "clear"), default=0):]
+        self.strokes.keep(since)
+        return [self.strokes.points(a) for a in since] if since and all(a["kind"] == "ink" for a in since) else None
 
     def verdict(self):
         """(digit or None, sentence) for the current reading."""

@@ -47,7 +47,8 @@ class NumberMode:
         if app.canvas.drawing and self.reading.verdict != "blank":
             return
         widest = app.canvas.widest_brush()
-        self.reading = tc.read_number(app.canvas.array, app.model, pen=2 * widest if widest else None)
+        self.reading = tc.read_number(app.canvas.array, app.model, pen=2 * widest if widest else None,
+                                      strokes=app.ink_strokes())
         digit = self.focused()
         app.reading = digit if digit is not None else tc.read_digit(np.zeros((28, 28), np.float32), app.model)
         app.eye, app.stages = app.reading.input, app.reading.stages

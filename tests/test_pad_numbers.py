@@ -114,3 +114,19 @@ def test_predict_prints_the_number_in_a_photo(tmp_path):
     r = subprocess.run([sys.executable, "-m", "pad", "--number", "--predict", str(tmp_path / "year.png")],
                        capture_output=True, text=True, timeout=120, cwd=REPO)
     assert r.stdout.split()[1] == "2026"
+
+
+def test_number_mode_reads_through_the_strokes_even_where_digits_touch(app, monkeypatch):
+    """The pad hands read_number its strokes; 2, 0 and 6 drawn so close that their ink touches."""
+    import tinycnn as tc
+
+    seen = []
+    real = tc.read_number
+    monkeypatch.setattr(tc, "read_number", lambda *a, **k: seen.append(k.get("strokes")) or real(*a, **k))
+    for i, d in enumerate("206"):
+        for s in STROKES[int(d)]:  # each digit's cell overlaps the next one's
+            stroke(app, path(app, [(0.2 + i * 0.14 + 0.3 * u, 0.15 + 0.7 * v) for u, v in s]))
+    pieces = tc.digits.parts.label_pieces(app.canvas.array > 0.5)[1]
+    assert pieces < 3  # the ink of neighbours touches
+    assert seen and seen[-1] is not None and len(seen[-1]) == 3
+    assert app.numbers.reading.text == "206" and len(app.numbers.reading.digits) == 3

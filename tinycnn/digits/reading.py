@@ -8,6 +8,7 @@ import numpy as np
 
 from .brush import mnist_strokes
 from .calibration import split_probs
+from .parts import label_pieces
 from .preprocess import BLANK, INK, ink_box, preprocess_digit, stroke_width, to_gray01
 from .views import check_views, make_views
 
@@ -91,8 +92,6 @@ def only_specks(a, box):
     ink = a[y:y + h, x:x + w] > INK * float(a.max())
     if ink.mean() >= SPARSE:  # a drawing's strokes: no need to look at its pieces (this runs every frame)
         return False
-    from .numbers import label_pieces  # here, not at the top: numbers reads digits with this module
-
     labels, n = label_pieces(ink)
     ys, xs = np.nonzero(labels)
     piece = labels[ys, xs] - 1
