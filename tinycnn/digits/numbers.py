@@ -32,6 +32,7 @@ import numpy as np
 from .brush import mnist_strokes
 from .parts import (
     CUTTABLE,
+    SPECK,
     check_image,
     check_strokes,
     pixel_parts,
@@ -40,7 +41,7 @@ from .parts import (
     working_image,
 )
 from .preprocess import BLANK, ink_box, preprocess_digit, to_gray01
-from .reading import Reading, calibration, decide, default_model, digit_probs
+from .reading import Reading, calibration, decide, default_model, digit_probs, only_specks
 
 MAX_DIGITS = 24        # digits read at most
 RUN = 5                # parts in one candidate digit at most
@@ -115,6 +116,21 @@ class NumberReading:
         return int(np.argmin([abs(d.box[0] + d.box[2] / 2 - x) for d in self.digits]))
 
 
+SPECK_CHECK_PIXELS = 4_000_000  # pictures up to this size are also looked at whole for dust
+
+
+def _only_specks(a, parts):
+    """True when the ink is dots only, or specks scattered far apart (dust on a scan): judged on
+    the parts, and on a picture small enough to look at whole, on its own pixels too (shrunk to the
+    working size, dust can merge into a haze that passes for ink)."""
+    b = parts.box
+    longest = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]).max()
+    if parts.speck.all() or longest <= SPECK * (b[:, 3].max() - b[:, 1].min()):
+        return True
+    read_from_pixels = parts.pixels is not None and float(a.max(initial=0.0)) > BLANK
+    return read_from_pixels and a.size <= SPECK_CHECK_PIXELS and only_specks(a, ink_box(a))
+
+
 def read_number(image, model=None, pen=None, strokes=None):
     """Read a number written left to right. image: (H, W) grayscale, white ink on black, uint8
     0-255 or float 0-1, any size.
@@ -134,7 +150,7 @@ def read_number(image, model=None, pen=None, strokes=None):
     parts = _parts(a, strokes, pen, model)
     if parts is None:
         return NumberReading("", (), None, "blank")
-    if parts.speck.all():
+    if _only_specks(a, parts):
         return NumberReading("", (), None, "too small")
     point, minus = _mark_candidates(parts)
     active = [i for i in range(len(parts)) if i not in point and i != minus]
