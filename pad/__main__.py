@@ -135,11 +135,15 @@ def main(argv=None):
     p.add_argument("--profile", help=f"folder of your labelled drawings and personal model "
                                      f"(default: {tc.default_profile_dir()})")
     p.add_argument("--predict", nargs="+", metavar="FILE", help="no window: print the top-3 for each image")
+    p.add_argument("--views", type=int, default=None, metavar="K",
+                   help="read each drawing K times, slightly scaled or turned, and average (1-9; default: the pad's)")
     p.add_argument("--number", action="store_true",
                    help="number mode: a wide canvas read as a number; with --predict, read each image as a number")
     args = p.parse_args(argv)
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     try:
+        if args.views is not None and not 1 <= args.views <= 9:
+            raise UsageError(f"--views {args.views}: give a number of views from 1 to 9")
         for flag, path in (("--model", args.model), ("--image", args.image)):
             if path is not None and not os.path.exists(path):  # a mistyped name, before anything else
                 raise UsageError(f"{flag} {path}: no such file")
@@ -169,7 +173,7 @@ def main(argv=None):
         try:
             app = PadApp(model, size=size, log_path=args.log, image=args.image, number=args.number,
                          profile=args.profile or tc.default_profile_dir(), model_path=args.model,
-                         imports=args.imports)
+                         imports=args.imports, **({"views": args.views} if args.views else {}))
         except pygame.error as e:
             raise UsageError(f"cannot open a window ({e})") from None
     except UsageError as e:

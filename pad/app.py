@@ -29,6 +29,7 @@ from .theme import BG, DIM, MIN_SIZE, PANEL, TEXT, ui_scale
 
 STATUS_H = 40          # the status bar at the bottom (at 900x600): two lines of small text
 CANVAS_PIXELS = 560    # the off-screen drawing's resolution, whatever the window size
+VIEWS = 1              # test-time views per reading (see docs/measurements.md, Real writers)
 QUIT_SIGNALS = ("SIGHUP", "SIGTERM", "SIGINT")  # a closed terminal, a kill, Ctrl+C: all end the pad cleanly
 HINT = "Draw a digit.  Right button: erase   Ctrl+Z/Y: undo/redo   C: clear   [ ]: brush   H: help"
 HELP = [
@@ -61,7 +62,7 @@ class PadApp:
     and which wins over a personal model; `imports`: modules that define its layers (for the learner)."""
 
     def __init__(self, model, size=(900, 600), log_path=None, image=None, number=False, profile=None,
-                 model_path=None, imports=()):
+                 model_path=None, imports=(), views=VIEWS):
         pygame.display.init()  # display and fonts only: the pad makes no sound, and audio init can stall
         pygame.font.init()
         if pygame.display.get_driver() == "x11":
@@ -71,6 +72,7 @@ class PadApp:
         pygame.display.set_caption("tinycnn pad: draw a digit")
         self.screen = pygame.display.set_mode(size, pygame.RESIZABLE)
         self.model = model
+        self.views = views            # test-time views per reading (tc.read_digit(..., views=))
         self.canvas = Canvas(CANVAS_PIXELS)
         self.brush = 18.0
         self.reading = tc.read_digit(np.zeros((28, 28), np.float32), model)  # "blank"
@@ -283,7 +285,7 @@ class PadApp:
         # The I page looks inside the pass that reads the drawing instead of running one more.
         look = self.inside.forward if self.inside and self.inside.model is self.model else None
         self.reading = tc.read_digit(self.canvas.array, self.model, pen=2 * widest if widest else None,
-                                     strokes=strokes, forward=look)
+                                     strokes=strokes, forward=look, views=self.views)
         self.eye, self.stages = self.reading.input, self.reading.stages
         self.probs = self.reading.probs if self.reading.verdict in ("digit", "unsure") else None
 

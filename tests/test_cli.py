@@ -191,6 +191,7 @@ def test_pad_command_line_errors_are_one_line(tmp_path):
         (["--log", str(tmp_path / "events")], "is a directory"),
         (["--log", str(tmp_path / "no" / "such" / "log.jsonl")], "does not exist"),
         (["--size", "10x10"], "the window must be at least 420x300"),
+        (["--views", "0"], "--views 0: give a number of views from 1 to 9"),
         (["--model", str(tmp_path / "m407.npz"), "--predict", "x.png"], r"output of shape (407,)"),
         (["--model", str(tmp_path / "fifo.npz")], "a FIFO (named pipe), not a tinycnn model file"),
         (["--image", str(tmp_path / "nope.png")], "nope.png: no such file"),
