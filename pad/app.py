@@ -29,7 +29,7 @@ from .theme import BG, DIM, MIN_SIZE, PANEL, TEXT, ui_scale
 
 STATUS_H = 40          # the status bar at the bottom (at 900x600): two lines of small text
 CANVAS_PIXELS = 560    # the off-screen drawing's resolution, whatever the window size
-VIEWS = 1              # test-time views per reading (see docs/measurements.md, Real writers)
+VIEWS = 3              # test-time views per reading: chosen on the dev_tune writers (docs/measurements.md)
 QUIT_SIGNALS = ("SIGHUP", "SIGTERM", "SIGINT")  # a closed terminal, a kill, Ctrl+C: all end the pad cleanly
 HINT = "Draw a digit.  Right button: erase   Ctrl+Z/Y: undo/redo   C: clear   [ ]: brush   H: help"
 HELP = [
