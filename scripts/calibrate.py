@@ -1,8 +1,8 @@
 """Fit a model's temperature and reading thresholds again: python scripts/calibrate.py MODEL [--out PATH]
 
 Rebuilds the held-out set training calibrated on (the model's MNIST validation digits, found
-from the seed, split and limit in its meta, plus generated digits and non-digits from the
-"calibrate" seed stream), fits the temperature on one half and the thresholds on the other
+from the seed, split and limit in its meta, generated digits and non-digits from the "calibrate"
+seed stream, and, for a model trained with real pen digits, the dev_tune writers' digits), fits the temperature on one half and the thresholds on the other
 (see tinycnn.digits.calibration), prints the ECE before and after, and writes the model back with
 meta["calibration"] updated (to --out, else in place; atomically).
 """
@@ -12,7 +12,7 @@ import sys
 
 import tinycnn as tc
 from tinycnn.digits.calibration import calibrate, calibration_set
-from tinycnn.digits.train import validation_split
+from tinycnn.digits.train import Config, pen_training_set, validation_split
 
 
 def main(argv=None):
@@ -35,8 +35,13 @@ def main(argv=None):
     val = meta.get("validation", {"seed": meta.get("seed", 0), "split": 5000, "limit": 0})
     n = val["limit"] or len(xtr)
     held_out, _ = validation_split(n, val["seed"], val["split"])  # the images training held out
+    mix = meta.get("training_mix", {})
+    pen = None
+    if mix.get("pen"):  # the dev_tune writers' digits, drawn as training drew them
+        cfg = Config(seed=val["seed"], limit=val["limit"], pen_per_writer=mix.get("pen_per_writer", 150))
+        pen = pen_training_set(cfg, min(1.0, val["limit"] / 60000) if val["limit"] else 1.0, log=lambda *a: None)[2]
     images, labels = calibration_set(xtr[held_out], ytr[held_out], val["seed"],
-                                     non_digits=1500 if outputs == 11 else 0)
+                                     non_digits=1500 if outputs == 11 else 0, extra=pen)
     cal = calibrate(model, images, labels)
     meta["calibration"] = cal
     model.save(args.out or args.model, meta=meta)

@@ -78,3 +78,15 @@ def unipen_archive():
     if not path.is_file():
         _require("../shared/unipen", FileNotFoundError(f"no {path}"))
     return path
+
+
+@pytest.fixture(autouse=True)
+def layer_registry():
+    """Each test starts with the layer types registered before it: a test that defines or imports
+    a layer of its own (the tutorial's LeakyReLU, say) must not decide what the next test may save."""
+    from tinycnn.layers import LAYER_TYPES
+
+    before = dict(LAYER_TYPES)
+    yield
+    LAYER_TYPES.clear()
+    LAYER_TYPES.update(before)

@@ -90,7 +90,7 @@ def test_the_page_looks_inside_the_pass_that_read_the_drawing(monkeypatch):
                 assert len(calls) == 1  # the reading's pass, recorded; the page ran no other
                 checked += 1
                 strokes = [np.asarray(app.canvas.current["points"], np.float32)]
-                plain = tc.read_digit(app.canvas.array, app.model, pen=2 * app.brush, strokes=strokes)
+                plain = tc.read_digit(app.canvas.array, app.model, pen=2 * app.brush, strokes=strokes, views=app.views)
                 assert plain.verdict == app.reading.verdict
                 np.testing.assert_allclose(plain.probs, app.reading.probs, rtol=1e-5, atol=1e-6)
                 maps = tc.feature_maps(app.model, app.eye[None, None])

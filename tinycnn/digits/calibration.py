@@ -16,7 +16,9 @@ rules (the costs are the project's choice, the thresholds follow from the measur
   the tuning digits (MNIST's and generated ones) are easier to accept than real handwriting.
 - "unsure": the lowest top-digit probability at which the reader names a digit, chosen to
   maximise (right names) - WRONG_COST x (wrong names): a confidently wrong answer costs
-  WRONG_COST times what a "not sure" costs.
+  WRONG_COST times what a "not sure" costs. That gain is flat near its top (a few drawings either
+  way move it), so the lowest threshold whose gain is within FLAT of the top is taken: among
+  choices the measurements cannot tell apart, the one that names the most digits.
 """
 import numpy as np
 
@@ -25,6 +27,7 @@ from .strokes import make_digits, make_non_digits, rng_for
 
 WRONG_COST = 3.0
 REFUSE_COST = 4.0
+FLAT = 0.0025  # of the tuning digits: gains closer than this to the best are taken as equal
 BINS = 15
 
 
@@ -116,8 +119,8 @@ def choose_thresholds(logits, labels, temperature=1.0):
     kept = is_digit & (other < cut)
     top, right = probs[kept].max(1), probs[kept].argmax(1) == labels[kept]
     grid = np.round(np.arange(0.3, 0.996, 0.01), 2)
-    gain = [np.sum(right & (top >= u)) - WRONG_COST * np.sum(~right & (top >= u)) for u in grid]
-    unsure = float(grid[int(np.argmax(gain))])
+    gain = np.array([np.sum(right & (top >= u)) - WRONG_COST * np.sum(~right & (top >= u)) for u in grid])
+    unsure = float(grid[np.flatnonzero(gain >= gain.max() - FLAT * len(top))[0]])
     return {"unsure": unsure, "not_a_digit": cut}
 
 
