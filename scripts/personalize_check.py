@@ -3,7 +3,7 @@
     python scripts/personalize_check.py [--writers 12] [--test-per-digit 20] [--sizes 10 30 100]
         [--set freeze=none --set steps=100 ...] [--model PATH] [--mnist] [--seed 0]
 
-Each writer (pad.writers: their own style of each digit, slant, size and pen) draws a pool of 10
+Each writer (scripts/checks/writers.py: their own style of each digit, slant, size and pen) draws a pool of 10
 of each digit to learn from and `--test-per-digit` more of each to be read. For every N in
 --sizes, the first N/10 of each digit are given to tc.personalize; the writer's test digits are
 read before and after. Prints per-writer accuracy, the mean and the hardest writer, and the time
