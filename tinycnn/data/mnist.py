@@ -7,12 +7,11 @@ import gzip
 import hashlib
 import os
 import shutil
-import sys
 from pathlib import Path
 
 from ..fileio import atomic_open
 from .idx import read_idx
-from .paths import data_root
+from .paths import data_root, fetch_command
 
 FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -156,21 +155,7 @@ def fetch(dest=None, source=None, mirrors=MIRRORS, log=print):
 
 def main(argv=None):
     """Command line: fetch MNIST into default_root() (or --dest), from the mirrors or --from DIR."""
-    import argparse
-
-    p = argparse.ArgumentParser(prog=FETCH_COMMAND, description="Fetch and verify the MNIST IDX files.")
-    p.add_argument("--from", dest="source", metavar="DIR",
-                   help="copy from this local folder instead of downloading")
-    p.add_argument("--dest", metavar="DIR", help=f"where to put them (default: {default_root()})")
-    args = p.parse_args(argv)
-    try:
-        if args.source is not None and not Path(args.source).is_dir():
-            raise RuntimeError(f"--from {args.source}: no such folder")
-        if args.dest is not None and Path(args.dest).exists() and not Path(args.dest).is_dir():
-            raise RuntimeError(f"--dest {args.dest} is not a folder")
-        where = fetch(dest=args.dest, source=args.source)
-    except (RuntimeError, OSError, ValueError) as e:  # a folder that cannot be made, a full disk, ...
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    print(f"MNIST is ready in {where}")
-    return 0
+    status, where = fetch_command(argv, FETCH_COMMAND, "Fetch and verify the MNIST IDX files.", fetch, default_root())
+    if where is not None:
+        print(f"MNIST is ready in {where}")
+    return status

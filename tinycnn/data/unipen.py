@@ -19,7 +19,6 @@ import math
 import os
 import re
 import shutil
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..fileio import NotAFileError, atomic_open, open_regular
-from .paths import data_root
+from .paths import data_root, fetch_command
 
 REPOSITORY = "GreenCappuccino/train_r01_v07"
 COMMIT = "552a4d440bc94bb34710650c0826be7deb986f7c"
@@ -597,23 +596,8 @@ def fetch_unipen(dest=None, source=None, url=TARBALL_URL, log=print):
 
 def main(argv=None):
     """Command line: fetch UNIPEN into default_root() (or --dest), from GitHub or --from DIR."""
-    import argparse
-
-    p = argparse.ArgumentParser(prog=FETCH_COMMAND, description="Fetch and verify UNIPEN train_r01_v07 "
-                                "category 1a: real pen-written digits.")
-    p.add_argument("--from", dest="source", metavar="DIR", help=f"copy {ARCHIVE} from this folder instead of downloading")
-    p.add_argument("--dest", metavar="DIR", help=f"where to put it (default: {default_root()})")
-    args = p.parse_args(argv)
-    try:
-        if args.source is not None and not Path(args.source).is_dir():
-            raise RuntimeError(f"--from {args.source}: no such folder")
-        if args.source is not None and not (Path(args.source) / ARCHIVE).is_file():
-            raise RuntimeError(f"--from {args.source}: no {ARCHIVE} in that folder")
-        if args.dest is not None and Path(args.dest).exists() and not Path(args.dest).is_dir():
-            raise RuntimeError(f"--dest {args.dest} is not a folder")
-        where = fetch_unipen(dest=args.dest, source=args.source)
-    except (RuntimeError, OSError, ValueError) as e:  # a folder that cannot be made, a full disk, ...
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    print(f"{TERMS}\n\nCite:\n{CITATION}\n\nUNIPEN is ready in {where / FOLDER}")
-    return 0
+    status, where = fetch_command(argv, FETCH_COMMAND, "Fetch and verify UNIPEN train_r01_v07 category 1a: "
+                                  "real pen-written digits.", fetch_unipen, default_root(), needs=ARCHIVE)
+    if where is not None:
+        print(f"{TERMS}\n\nCite:\n{CITATION}\n\nUNIPEN is ready in {where / FOLDER}")
+    return status
