@@ -16,10 +16,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 
 import tinycnn as tc
-from reading_check import real_writers
+from reading_check import real_writers, report_readings
 
 MIXES = {  # name: the train.py options that make it
     "pen + generated + thickening": [],
@@ -30,12 +29,10 @@ MIXES = {  # name: the train.py options that make it
 
 
 def read_figures(model, real):
-    """Accuracy over every digit, per digit and confidently wrong, read from the pixels as the pad does."""
-    images, strokes, labels, _ = real
-    probs = np.stack([tc.read_digit(a, model).probs for a in images])
-    right = probs.argmax(1) == labels
-    return dict(accuracy=float(right.mean()), confidently_wrong=float(np.mean((probs.max(1) >= 0.6) & ~right)),
-                per_digit={int(d): float(right[labels == d].mean()) for d in range(10)})
+    """reading_check's figures (accuracy, per digit, confidently wrong...) of the digits read from
+    their pixels as the pad reads a picture."""
+    images, _, labels, writers = real
+    return report_readings("", [tc.read_digit(a, model) for a in images], labels, writers, out=lambda *a: None)
 
 
 def main(argv=None):

@@ -138,11 +138,7 @@ def report(name, model, x, labels, out=print):
         fig["refused"] = float(np.mean([v == "not a digit" for (_, v), k in zip(verdicts, is_digit) if k]))
         fig["ece_before"] = digit_ece(logits, labels)
         fig["ece_after"] = digit_ece(logits, labels, c["temperature"])
-        pairs = {}
-        for t, p in zip(y, top):
-            if t != p:
-                pairs[(int(t), int(p))] = pairs.get((int(t), int(p)), 0) + 1
-        fig["confusions"] = sorted(pairs.items(), key=lambda kv: -kv[1])[:5]
+        fig["confusions"] = confusions(y, top)
         out(f"\n{name}: {len(y)} digits  read right {fig['accuracy']:.1%}  named right {fig['named_right']:.1%}  "
             f"confidently wrong {fig['confidently_wrong']:.2%}  refused as not a digit {fig['refused']:.1%}  "
             f"ECE {fig['ece_before']:.2%} -> {fig['ece_after']:.2%}")
@@ -175,6 +171,15 @@ def real_writers(model, seed, part="dev_report"):
             np.array([s.writer for s in samples]))
 
 
+def confusions(truth, read, most=5):
+    """The commonest mistakes: [((true digit, digit read), count)], most frequent first."""
+    pairs = {}
+    for t, p in zip(truth, read):
+        if t != p:
+            pairs[(int(t), int(p))] = pairs.get((int(t), int(p)), 0) + 1
+    return sorted(pairs.items(), key=lambda kv: -kv[1])[:most]
+
+
 def report_readings(name, readings, labels, writers, out=print):
     """Print the figures of tc.read_digit's readings of digits; returns them as a dict.
     readings: N Readings; labels (N,) int; writers (N,) writer ids."""
@@ -187,10 +192,7 @@ def report_readings(name, readings, labels, writers, out=print):
            "confidently_wrong": float(np.mean((top >= CONFIDENT) & ~right)),
            "named_wrong": float(np.mean([r.verdict == "digit" and r.digit != y for r, y in zip(readings, labels)])),
            "not_read": float(np.mean(read < 0)), "ece": ece(top, right)}
-    pairs = {}
-    for t, p in zip(labels[~right], read[~right]):
-        pairs[(int(t), int(p))] = pairs.get((int(t), int(p)), 0) + 1
-    fig["confusions"] = sorted(pairs.items(), key=lambda kv: -kv[1])[:5]
+    fig["confusions"] = confusions(labels, read)
     out(f"\n{name}: {len(labels)} digits by {len(np.unique(writers))} writers  read right {fig['accuracy']:.2%} "
         f"(writers' mean {fig['writers_mean']:.2%})  confidently wrong (top >= {CONFIDENT}) {fig['confidently_wrong']:.2%}  "
         f"named and wrong {fig['named_wrong']:.2%}  ECE {fig['ece']:.2%}  blank or too small {fig['not_read']:.2%}")

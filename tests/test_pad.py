@@ -486,6 +486,19 @@ def test_escape_closes_the_inside_page_before_it_quits(app):
     assert not app.running
 
 
+def frame_texts(app):
+    """The lines of text one whole frame draws."""
+    seen = []
+    draw = app.writer.draw
+    app.writer.draw = lambda *a, **k: seen.append(a[1]) or draw(*a, **k)
+    try:
+        app.dirty = True
+        step(app)
+    finally:
+        del app.writer.draw
+    return seen
+
+
 def drawn_texts(app, monkeypatch):
     """Record every line of text the next frames draw: [(text, rect)]."""
     seen = []

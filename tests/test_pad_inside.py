@@ -11,6 +11,7 @@ from hypothesis import given, settings, strategies as st  # noqa: E402
 
 import tinycnn as tc  # noqa: E402
 from pad.app import PadApp  # noqa: E402
+from test_pad import frame_texts  # noqa: E402
 
 pytestmark = pytest.mark.slow  # trains, runs commands, drives the pad or reads whole data sets
 
@@ -138,16 +139,6 @@ def test_layers_are_named_as_a_reader_would():
                                             "8.3": "conv 4 (residual block)"}
 
 
-def page_texts(app):
-    seen = []
-    draw = app.writer.draw
-    app.writer.draw = lambda *a, **k: seen.append(a[1]) or draw(*a, **k)
-    try:
-        app.dirty = True
-        app.frame(fps=0)
-    finally:
-        del app.writer.draw
-    return seen
 
 
 @pytest.mark.parametrize("size", [(420, 300), (900, 600), (1600, 1000)])
@@ -163,7 +154,7 @@ def test_the_maps_are_large_enough_to_see_at_every_size(size, monkeypatch):
         post(pygame.MOUSEMOTION, pos=(r.centerx, int(r.y + r.h * 0.8)), rel=(0, 1), buttons=(1, 0, 0))
         post(pygame.MOUSEBUTTONUP, pos=(r.centerx, int(r.y + r.h * 0.8)), button=1)
         key(app, pygame.K_i)
-        labels = [t for t in page_texts(app) if t.startswith("conv ")]
+        labels = [t for t in frame_texts(app) if t.startswith("conv ")]
         assert [t.split(":")[0].split(" (")[0] for t in labels] == ["conv 1", "conv 2", "conv 3", "conv 4"]
         sides, shown = planned[-1]
         assert min(sides) >= 12  # at least 12 pixels a map: 7x7 maps at more than one pixel a value

@@ -10,7 +10,7 @@ import pytest
 
 import tinycnn as tc
 from pad.app import PadApp
-from test_pad import DIGITS, key, path, step, stroke  # also sets SDL to the dummy drivers
+from test_pad import DIGITS, frame_texts, key, path, step, stroke  # also sets SDL to the dummy drivers
 
 pytestmark = pytest.mark.slow  # trains, runs commands, drives the pad or reads whole data sets
 
@@ -186,7 +186,7 @@ def test_missing_mnist_names_the_command_that_fetches_it(model, tmp_path, monkey
         key(app, pygame.K_l, unicode="l")
         wait_for_the_learner(app)
         assert app.message.startswith("Learning failed: MNIST is not here") and app.message.endswith(FETCH_COMMAND)
-        assert any("L: try again" in t for t in texts_of_a_frame(app))
+        assert any("L: try again" in t for t in frame_texts(app))
     finally:
         app.close()
 
@@ -228,16 +228,6 @@ def test_the_learner_imports_the_modules_of_a_model_of_your_own(model, tmp_path)
 
 
 # -- which model the pad reads with ---------------------------------------------------------------
-def texts_of_a_frame(app):
-    seen = []
-    draw = app.writer.draw
-    app.writer.draw = lambda *a, **k: seen.append(a[1]) or draw(*a, **k)
-    try:
-        app.dirty = True
-        step(app)
-    finally:
-        del app.writer.draw
-    return seen
 
 
 def test_model_option_wins_over_the_personal_model_and_the_panel_names_it(model, tmp_path):
@@ -255,13 +245,13 @@ def test_model_option_wins_over_the_personal_model_and_the_panel_names_it(model,
     app = PadApp(model, size=(900, 600), profile=profile)  # no --model: the personal model
     try:
         assert app.personal.personal_model and app.model is not model
-        assert any(t.startswith("Reading with your personal model") for t in texts_of_a_frame(app))
+        assert any(t.startswith("Reading with your personal model") for t in frame_texts(app))
     finally:
         app.close()
     app = PadApp(given, size=(900, 600), profile=profile, model_path=str(mine))  # --model mine.npz wins
     try:
         assert app.model is given and not app.personal.personal_model
-        assert any(t.startswith("Reading with mine.npz") for t in texts_of_a_frame(app))
+        assert any(t.startswith("Reading with mine.npz") for t in frame_texts(app))
         draw_and_label(app, 7)
         key(app, pygame.K_r, unicode="r")  # back to the model it started with: mine.npz
         assert app.model is given and "Back to mine.npz" in app.message
@@ -269,6 +259,6 @@ def test_model_option_wins_over_the_personal_model_and_the_panel_names_it(model,
         app.close()
     app = PadApp(model, size=(900, 600))
     try:
-        assert any(t.startswith("Reading with the shipped model") for t in texts_of_a_frame(app))
+        assert any(t.startswith("Reading with the shipped model") for t in frame_texts(app))
     finally:
         app.close()

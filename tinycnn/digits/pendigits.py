@@ -2,6 +2,7 @@
 import numpy as np
 
 from .brush import render_strokes
+from .reading import drawing_input
 
 CANVAS = 280     # the canvas real pen digits were measured on (see the shared notes)
 PEN_WIDTH = 24   # and the width of its brush's line
@@ -33,8 +34,6 @@ def pen_set(samples, rng, pixel_share=0.5, pen_widths=(8, 30), heights=(0.35, 0.
     samples: Samples (tinycnn.data.unipen); rng: a NumPy Generator; heights: the digit's height
     as a share of the canvas. Returns (images (N, 28, 28) uint8, labels (N,) int64).
     """
-    from .reading import drawing_input
-
     images = np.empty((len(samples), 28, 28), np.uint8)
     for i, s in enumerate(samples):
         height, place = rng.uniform(*heights) * CANVAS, rng.uniform(0, 1, 2)
