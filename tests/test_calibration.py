@@ -67,3 +67,20 @@ def test_thresholds_follow_the_measurements():
     probs, _ = split_probs(logits)
     wrong_top = probs[:n][~right].max(1).max()
     assert t["unsure"] > wrong_top
+
+
+def test_a_flat_gain_takes_the_lowest_unsure_threshold():
+    """Where naming more digits gains as much as it costs, give or take a drawing, the reader names
+    the most: the lowest threshold within FLAT of the best gain, not the best by one drawing."""
+    from tinycnn.digits.calibration import FLAT, WRONG_COST
+
+    # (top probability, right?): 1,000 sure and right; at 0.75 two right and one wrong (naming them
+    # gains 2 - WRONG_COST = -1, one drawing's worth); at 0.50 ten wrong (a real loss)
+    cases = [(0.95, True)] * 1000 + [(0.75, True)] * 2 + [(0.75, False)] + [(0.50, False)] * 10
+    logits = np.full((len(cases), 10), -30.0)
+    for i, (p, right) in enumerate(cases):
+        logits[i, 0 if right else 1] = np.log(p)
+        logits[i, 2] = np.log(1 - p)
+    labels = np.zeros(len(cases), np.int64)
+    assert WRONG_COST - 2 < FLAT * 1003 < 10 * WRONG_COST  # one drawing is within the flat top, ten are not
+    assert choose_thresholds(logits, labels)["unsure"] == 0.51  # the best by one drawing would be 0.76
