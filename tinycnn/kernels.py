@@ -156,25 +156,25 @@ def batchnorm_backward(dy, xhat, gamma, inv_std):
     return dx.astype(dy.dtype), dgamma.astype(dy.dtype), dbeta.astype(dy.dtype)
 
 
-def conv_relu_pool2_forward(out, b, N, Ho, Wo):
+def conv_relu_pool2_forward(product, b, N, Ho, Wo):
     """Bias, ReLU and 2x2 max-pool in one step, from a convolution's matrix-product output.
 
-    out: (F, N*Ho*Wo), b: (F,) -> y: (N, F, Ho//2, Wo//2) and arg: the same shape, uint8, the
+    product: (F, N*Ho*Wo), b: (F,) -> y: (N, F, Ho//2, Wo//2) and arg: the same shape, uint8, the
     winner's position i*2 + j in its window, or 255 where the window's maximum is <= 0 (ReLU
     has cut it, so no gradient flows). relu(max(v)) = max(relu(v)), so this is exactly
     MaxPool2D(2)(ReLU()(conv + b)).
     """
-    F = out.shape[0]
-    z = out.reshape(F, N, Ho, Wo).transpose(1, 0, 2, 3) + b[None, :, None, None]
+    F = product.shape[0]
+    z = product.reshape(F, N, Ho, Wo).transpose(1, 0, 2, 3) + b[None, :, None, None]
     pooled, arg = maxpool_forward(np.ascontiguousarray(z), 2, 2)
     arg = np.where(pooled > 0, arg, 255).astype(np.uint8)
     return np.maximum(pooled, 0, dtype=pooled.dtype), arg
 
 
 def conv_relu_pool2_backward(dy, arg, Ho, Wo):
-    """The gradient of conv_relu_pool2_forward with respect to `out`, in its layout.
+    """The gradient of conv_relu_pool2_forward with respect to `product`, in its layout.
 
-    dy, arg: (N, F, Ho//2, Wo//2) -> dout: (F, N*Ho*Wo) (zero except at the winners), db: (F,).
+    dy, arg: (N, F, Ho//2, Wo//2) -> dproduct: (F, N*Ho*Wo) (zero except at the winners), db: (F,).
     """
     N, F = dy.shape[:2]
     live = np.where(arg == 255, 0, dy).astype(dy.dtype)

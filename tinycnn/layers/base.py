@@ -105,6 +105,11 @@ class Layer:
         for name in self.saved:
             self.__dict__.pop(name, None)
 
+    def held_arrays(self):
+        """The arrays kept from the last call besides the parameters: what forward saved for
+        backward (and a speed step's workspace). release() frees them."""
+        return [v for k, v in vars(self).items() if k in self.saved and isinstance(v, np.ndarray)]
+
     def __getattr__(self, name):
         # Only reached when the attribute is missing: say why a saved activation is.
         if name in type(self).saved:

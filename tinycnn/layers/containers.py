@@ -49,6 +49,9 @@ class Chain(Layer, register=False):
         for step in self.steps():
             step.release()
 
+    def held_arrays(self):
+        return [a for step in self.steps() for a in step.held_arrays()]
+
     def view(self):
         twin = super().view()
         twin.layers = [layer.view() for layer in self.layers]

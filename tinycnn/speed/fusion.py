@@ -24,6 +24,7 @@ from ..layers.batchnorm import BatchNorm2D
 from ..layers.conv import Conv2D
 from ..layers.pool import MaxPool2D
 from ..layers.simple import ReLU
+from .workspace import Workspace
 
 _ORIGINAL = {cls: (cls.forward, cls.backward) for cls in (Conv2D, BatchNorm2D, ReLU, MaxPool2D)}
 
@@ -67,11 +68,18 @@ def _choose(layers):
         else:
             out.append(ConvStep(layers[i]) if _as_built(layers[i], Conv2D) else layers[i])
             i += 1
+    for i, step in enumerate(out):
+        if isinstance(step, ConvStep):  # what only the chain's next or previous step sees may be kept
+            step.inner_output, step.inner_grad = i < len(out) - 1, i > 0
     return out
 
 
 class ConvStep(Layer, register=False):
-    """A Conv2D run in the layout its matrix product gives (the same parameters and gradients)."""
+    """A Conv2D run in the layout its matrix product gives (the same parameters and gradients).
+
+    Its temporaries (the columns, the product, their gradients) live in a workspace kept from
+    step to step; so do its output and its input's gradient when they only go to the next and
+    the previous step of its chain (the plan says so), never when they are handed to a caller."""
 
     saved = ("cols",)
 
@@ -79,20 +87,35 @@ class ConvStep(Layer, register=False):
         super().__init__()
         self.conv = conv
         self.fused = True
+        self.work = Workspace()
+        self.inner_output = self.inner_grad = False  # set by the plan
 
     def release(self):
         super().release()
+        self.work.clear()
         self.conv.release()
 
+    def held_arrays(self):
+        return super().held_arrays() + list(self.work.arrays.values())
+
+    def kept_or_new(self, name, shape, dtype, kept):
+        """The workspace's array `name` if `kept`, else a new one: an output a caller may hold on to."""
+        return self.work.get(name, shape, dtype) if kept else np.empty(shape, dtype)
+
     def columns(self, x):
-        """conv(x) without bias, as the product gives it: (F, N*Ho*Wo); keeps the columns."""
+        """conv(x) without bias, as the product gives it: (F, N*Ho*Wo); keeps the columns (in
+        blocks of images, kernels.conv_forward_blocked)."""
         conv = self.conv
         conv.check_input(x)
-        k, s, p = conv.kernel_size, conv.stride, conv.padding
+        k, s, p, F = conv.kernel_size, conv.stride, conv.padding, conv.out_channels
+        N, rows = x.shape[0], conv.in_channels * k * k
         self.x_shape = x.shape
         self.out_hw = (out_size(x.shape[2], k, s, p), out_size(x.shape[3], k, s, p))
-        self.cols = kernels().im2col(x, k, k, s, p)                                    # (C*k*k, N*Ho*Wo)
-        return kernels().matmul(conv.params["W"].reshape(conv.out_channels, -1), self.cols)
+        hw = self.out_hw[0] * self.out_hw[1]
+        self.blocks = kernels().conv_blocks(N, rows * hw * x.itemsize, N * rows * hw)
+        self.cols = self.work.get("cols", (rows * N * hw,), x.dtype)
+        return kernels().conv_forward_blocked(x, conv.params["W"].reshape(F, rows), k, k, s, p, self.cols,
+                                              self.work.get("product", (F, N * hw), x.dtype), self.blocks)
 
     def forward(self, x):
         self.fused = not _replaced([self.conv])
@@ -100,25 +123,32 @@ class ConvStep(Layer, register=False):
             return self.conv.forward(x)
         out = self.columns(x)
         N, F, (Ho, Wo) = x.shape[0], self.conv.out_channels, self.out_hw
-        y = np.empty((N, F, Ho * Wo), dtype=out.dtype)  # NCHW, biased in the transposing copy
-        np.add(out.reshape(F, N, Ho * Wo).transpose(1, 0, 2), self.conv.params["b"][None, :, None], out=y)
+        y = self.kept_or_new("y", (N, F, Ho * Wo), out.dtype, self.inner_output)
+        np.add(out.reshape(F, N, Ho * Wo).transpose(1, 0, 2), self.conv.params["b"][None, :, None], out=y)  # NCHW, biased
         return y.reshape(N, F, Ho, Wo)
 
     def backward(self, dy):
         if not self.fused:
             return self.conv.backward(dy)
-        F = self.conv.out_channels
-        dy2 = dy.reshape(dy.shape[0], F, -1).transpose(1, 0, 2).reshape(F, -1)  # (F, N*Ho*Wo)
+        N, F = dy.shape[:2]
+        # The product was used up by forward: its array takes the gradient, in the product's layout.
+        dy2 = self.work.get("product", (F, dy.size // F), dy.dtype)
+        dy2.reshape(F, N, -1)[...] = dy.reshape(N, F, -1).transpose(1, 0, 2)
         return self.backward_columns(dy2, dy2.sum(axis=1))
 
     def backward_columns(self, dy2, db):
-        """From the gradient in the product's layout, dy2: (F, N*Ho*Wo), and db: (F,)."""
-        conv = self.conv
-        k, W = conv.kernel_size, conv.params["W"]
-        conv.grads["W"] += kernels().matmul(dy2, self.cols.T).reshape(W.shape)
+        """From the gradient in the product's layout, dy2: (F, N*Ho*Wo), and db: (F,). Uses up
+        the columns: their blocks take their own gradients (a second backward needs a forward)."""
+        conv, work, cols = self.conv, self.work, self.cols
+        del self.cols
+        k, (F, rows) = conv.kernel_size, (conv.out_channels, cols.size // dy2.shape[1])
+        dw_parts = work.get("dW parts", (len(self.blocks) - 1, rows, F), dy2.dtype)
+        dx = self.kept_or_new("dx", self.x_shape, dy2.dtype, self.inner_grad)
+        dx, dw = kernels().conv_backward_blocked(dy2, conv.params["W"].reshape(F, rows), cols, self.x_shape,
+                                                 k, k, conv.stride, conv.padding, self.blocks, dw_parts, dx)
+        conv.grads["W"] += dw.reshape(conv.params["W"].shape)
         conv.grads["b"] += db
-        dcols = kernels().matmul(W.reshape(conv.out_channels, -1).T, dy2)               # (C*k*k, N*Ho*Wo)
-        return kernels().col2im(dcols, self.x_shape, k, k, conv.stride, conv.padding)
+        return dx
 
 
 class ConvReluPool(ConvStep):
@@ -150,7 +180,9 @@ class ConvReluPool(ConvStep):
             out += bias[:, None]  # what conv.forward adds, before the batch's statistics are taken
             out = bn.forward_batch(out[None])[0]
             bias = np.zeros_like(bias)
-        y, self.arg = kernels().conv_relu_pool2_forward(out, bias, x.shape[0], *self.out_hw)
+        (Ho, Wo), shape = self.out_hw, (x.shape[0], conv.out_channels, self.out_hw[0] // 2, self.out_hw[1] // 2)
+        pair = (self.kept_or_new("y", shape, out.dtype, self.inner_output), self.work.get("arg", shape, np.uint8))
+        y, self.arg = kernels().conv_relu_pool2_forward(out, bias, x.shape[0], Ho, Wo, out=pair)
         return y
 
     def backward(self, dy):
@@ -158,7 +190,9 @@ class ConvReluPool(ConvStep):
             for layer in reversed(self.layers):
                 dy = layer.backward(dy)
             return dy
-        dout, db = kernels().conv_relu_pool2_backward(dy, self.arg, *self.out_hw)  # through pool and relu
+        # Through pool and relu, into the product's array (forward used it up).
+        product = self.work.get("product", (self.conv.out_channels, dy.shape[0] * self.out_hw[0] * self.out_hw[1]), dy.dtype)
+        dout, db = kernels().conv_relu_pool2_backward(dy, self.arg, *self.out_hw, out=product)
         if self.bn is not None:
             dout = self.bn.backward_batch(dout[None])[0]
             db = np.zeros_like(db)  # exactly (see the module's docstring), not rounding noise
@@ -168,3 +202,6 @@ class ConvReluPool(ConvStep):
         super().release()
         for layer in self.layers[1:]:
             layer.release()
+
+    def held_arrays(self):
+        return super().held_arrays() + [a for layer in self.layers[1:] for a in layer.held_arrays()]
