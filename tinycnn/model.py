@@ -130,6 +130,9 @@ class Sequential(Chain):
             print_fn(f"{name:<{width}}{str(out):<18}{p:>10,}{'' if f is None else f'{f:,}':>16}")
         print_fn(line)
         print_fn(f"Total parameters: {total_p:,}   FLOPs per image (forward): {total_f:,}")
+        weights = 2 * sum(v.nbytes for _, v in self.named_parameters())
+        print_fn(f"Memory: parameters and gradients {weights / 2**20:.1f} MB; kept from the last step "
+                 f"(saved for backward, workspaces; release() frees it) {held_bytes(self) / 2**20:.1f} MB")
 
     def architecture(self):
         """The model as JSON-able data: enough to rebuild it, without the weights."""
@@ -183,6 +186,16 @@ def _floats(model, x):
 
 
 _threads = threading.local()  # each thread's views: {model: (its layers' ids, view)}
+
+
+def held_bytes(layer):
+    """Bytes of layer.held_arrays(), each memory block once (a saved view of a kept array is not counted again)."""
+    blocks = {}
+    for a in layer.held_arrays():
+        while isinstance(a.base, np.ndarray):
+            a = a.base
+        blocks[id(a)] = a.nbytes
+    return sum(blocks.values())
 
 
 def _view_for_this_thread(model):

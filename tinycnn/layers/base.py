@@ -75,7 +75,8 @@ class Layer:
     """
 
     training = True
-    saved = ()  # attributes that forward keeps for backward; a chain frees them after backward
+    saved = ()  # attributes that forward keeps for backward (release() frees them)
+    backward_uses_up = False  # True: backward overwrites what forward saved, so one forward, one backward
 
     def __init_subclass__(cls, register=True, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -114,8 +115,9 @@ class Layer:
         # Only reached when the attribute is missing: say why a saved activation is.
         if name in type(self).saved:
             where = getattr(self, "path", "")
+            since = "built or released" + (", or since its last backward" if self.backward_uses_up else "")
             raise RuntimeError(f"{'layer ' + where + ' ' if where else ''}{self!r}: backward needs a forward "
-                               f"first (nothing saved in {name!r}: no forward since it was built or released)")
+                               f"first (nothing saved in {name!r}: no forward since it was {since})")
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def view(self):

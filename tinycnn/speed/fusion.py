@@ -82,13 +82,18 @@ class ConvStep(Layer, register=False):
     the previous step of its chain (the plan says so), never when they are handed to a caller."""
 
     saved = ("cols",)
+    backward_uses_up = True  # the columns' blocks take their gradients
 
     def __init__(self, conv):
         super().__init__()
-        self.conv = conv
+        self.conv, self.layers = conv, [conv]
+        self.path = getattr(conv, "path", "")  # errors name the model's layer
         self.fused = True
         self.work = Workspace()
         self.inner_output = self.inner_grad = False  # set by the plan
+
+    def __repr__(self):
+        return " -> ".join(map(repr, self.layers))
 
     def release(self):
         super().release()

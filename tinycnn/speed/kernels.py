@@ -1,9 +1,12 @@
-"""Numba twins of tinycnn/kernels.py (the reference): the same functions, signatures and results, written as loops.
+"""Numba twins of tinycnn/kernels.py (the reference): the same functions and results, written as loops.
 
 Each loop kernel works on a range of images (or channels, or elements) and releases the GIL,
 so a wrapper can hand disjoint ranges to tinycnn's thread pool; the matrix products are cut
 the same way and run with BLAS held at one thread. threads.py holds the thread policy (how
 many threads, and when a job is big enough to split) and the measurements behind it.
+Two additions serve the fused steps (fusion.py): `out=`, an array kept from step to step to
+write the result into (workspace.py), and the convolution in blocks of images
+(conv_forward_blocked, conv_backward_blocked), tested against the reference's im2col product.
 """
 import numba
 import numpy as np
