@@ -90,9 +90,10 @@ class Sequential(Chain):
         the last layer's output for all N, in the model's mode (or `training`), on this thread's
         view of the model. What a batch saves for backward is freed after the call."""
         x = _floats(self, x)
-        view = _view_for_this_thread(self)
-        for (_, mine), (_, its) in zip(self.named_layers(), view.named_layers()):
+        pairs = _view_for_this_thread(self)  # [(this model's layer, the view's)], the model first
+        for mine, its in pairs:
             its.training = mine.training if training is None else training
+        view = pairs[0][1]
         try:
             if len(x) == 0:  # the output's width still comes from the layers
                 return view.forward(np.zeros((1,) + x.shape[1:], x.dtype))[:0]
@@ -185,9 +186,6 @@ def _floats(model, x):
     return x if x.dtype in (np.float32, np.float64) else x.astype(np.float32)
 
 
-_threads = threading.local()  # each thread's views: {model: (its layers' ids, view)}
-
-
 def held_bytes(layer):
     """Bytes of layer.held_arrays(), each memory block once (a saved view of a kept array is not counted again)."""
     blocks = {}
@@ -198,13 +196,27 @@ def held_bytes(layer):
     return sum(blocks.values())
 
 
+_threads = threading.local()  # each thread's views: {model: (its layers' ids, [(layer, view's layer)])}
+
+
+def _all_layers(layer):
+    """[layer, then every layer inside it, depth first]: named_layers without the names, which a
+    prediction of one image walks often enough for the generators to show."""
+    out = [layer]
+    for inner in layer.sublayers():
+        out += _all_layers(inner)
+    return out
+
+
 def _view_for_this_thread(model):
-    """This thread's view of `model` (Layer.view): made once, and again if the model's layers change."""
+    """This thread's view of `model` (Layer.view), as pairs (model's layer, view's layer), the
+    model itself first: made once, and again if the model's layers change."""
     views = getattr(_threads, "views", None)
     if views is None:
         views = _threads.views = weakref.WeakKeyDictionary()
-    key = tuple(id(layer) for _, layer in model.named_layers())
+    layers = _all_layers(model)
+    key = tuple(map(id, layers))
     kept = views.get(model)
     if kept is None or kept[0] != key:
-        kept = views[model] = (key, model.view())
+        kept = views[model] = (key, list(zip(layers, _all_layers(model.view()))))
     return kept[1]
