@@ -18,6 +18,9 @@ from .losses import softmax
 from .modelfile import FORMAT, ModelFileError, build_layers, read_model_file
 
 
+KEEP_AFTER_PREDICTION = 8  # examples: a thread's view of a model keeps its arrays after predictions this small
+
+
 class Sequential(Chain):
     """Layers applied in order.  x: (N, C, H, W) float32 -> logits (N, classes).
 
@@ -88,7 +91,9 @@ class Sequential(Chain):
     def forward_in_batches(self, x, batch_size=128, training=None):
         """forward(x), `batch_size` examples at a time, with no backward to follow: x: (N, ...) ->
         the last layer's output for all N, in the model's mode (or `training`), on this thread's
-        view of the model. What a batch saves for backward is freed after the call."""
+        view of the model. What the view keeps (saved for backward, workspaces) is freed after
+        the call, unless the call had at most KEEP_AFTER_PREDICTION examples: the next small
+        prediction (the pad's, every frame) reuses it."""
         x = _floats(self, x)
         pairs = _view_for_this_thread(self)  # [(this model's layer, the view's)], the model first
         for mine, its in pairs:
@@ -97,9 +102,12 @@ class Sequential(Chain):
         try:
             if len(x) == 0:  # the output's width still comes from the layers
                 return view.forward(np.zeros((1,) + x.shape[1:], x.dtype))[:0]
+            if len(x) <= batch_size:
+                return view.forward(x)  # a new array: the chain's last step never hands out a kept one
             return np.concatenate([view.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
         finally:
-            view.release()
+            if len(x) > KEEP_AFTER_PREDICTION:
+                view.release()
 
     def summary(self, input_shape=(1, 28, 28), print_fn=print):
         """Print a table of layers, output shapes, parameter counts and FLOPs for one image.

@@ -31,6 +31,8 @@ def matmul(a, b, out=None, work=None):
     flops = 2.0 * M * N * K
     dtype = np.result_type(a, b)
     out = np.empty((M, N), dtype=dtype) if out is None else out
+    if M * N * K < threads.BLAS_ONE_THREAD_BELOW:  # BLAS runs it on one thread anyway: no setting to hold
+        return np.matmul(a, b, out=out)
     with blas_single():
         if max(M, N) * 4 >= K:  # cut the output into blocks of columns (or rows)
             along_n = N >= M

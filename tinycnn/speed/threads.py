@@ -46,6 +46,10 @@ _pool_state = threading.Condition()  # guards _threads, _pool and _jobs
 MIN_PARALLEL_FLOPS = 4e6     # matrix products
 MIN_PARALLEL_ITEMS = 1 << 16  # elements touched by a kernel
 PIECES_PER_THREAD = 4         # more pieces than threads: a busy core takes fewer of them
+# OpenBLAS runs a product of M*N*K below this on the calling thread whatever its setting
+# (SMP_THRESHOLD_MIN * GEMM_MULTITHREAD_THRESHOLD in its interface/gemm.c), so tinycnn need not
+# hold it at one thread there: at batch 1 that saves 2-5 us a product.
+BLAS_ONE_THREAD_BELOW = 65536 * 4
 
 
 def set_threads(n=None):
