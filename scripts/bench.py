@@ -2,12 +2,16 @@
 
     python scripts/bench.py                    # every section, every core (about 5 minutes on 2 cores)
     python scripts/bench.py --threads 4        # both libraries at 4 threads
-    python scripts/bench.py --sections busy    # only some of: ratio, scaling, busy, cost
+    python scripts/bench.py --sections busy    # only some of: ratio, userloop, latency, scaling, busy, cost
     python scripts/bench.py --layers           # also per-layer forward/backward times of a training step
     python scripts/bench.py --quick            # fewer repeats, for a smoke test
 
 Sections:
   ratio    tinycnn against PyTorch: training, inference, memory (same network, weights, batches).
+  userloop the README's training loop, each library in fresh processes, with and without a large
+           array freed first (the allocator's history); median step and page faults per step.
+  latency  one image through the model (predict_proba), both libraries in one process, alternating
+           blocks of calls: median and spread of the blocks' medians.
   scaling  a training step at 1, 2, 4, ... threads up to --threads, for both; tinycnn's step split
            into matrix products (BLAS), its own kernels (im2col, fused conv-ReLU-pool, pooling,
            batch norm, Adam...) and the rest (Python, NumPy glue).
@@ -263,6 +267,32 @@ def user_loop_section(have_torch, threads, quick):
             print(line + (f" {med['tinycnn'][0] / med['torch'][0]:>5.2f}x" if have_torch else ""), flush=True)
 
 
+def latency_section(have_torch, threads, quick):
+    """Batch-1 prediction (the seed network, the same weights), blocks of calls alternating between
+    the libraries so both see the same load; per library the median of each block's median."""
+    tc.seed(0)
+    model = seed_net().eval()
+    x = fake_mnist(1)[0]
+    calls = {"tinycnn": lambda: model.predict_proba(x)}
+    if have_torch:
+        import torch
+        tm, tx = torch_model(model).eval(), torch.from_numpy(x)
+
+        def torch_call():
+            with torch.no_grad():
+                return tm(tx).softmax(1)
+        calls["torch"] = torch_call
+    blocks = {lib: [] for lib in calls}
+    for _ in range(3 if quick else 15):
+        for lib, fn in calls.items():
+            blocks[lib].append(np.median(repeat(fn, 50 if quick else 300)) * 1e3)
+    for lib, b in blocks.items():
+        med, lo, hi = stats(b)
+        print(f"{lib:8s} {med:.3f} ms [{lo:.3f}, {hi:.3f}]")
+    if have_torch:
+        print(f"ratio    {np.median(blocks['tinycnn']) / np.median(blocks['torch']):.2f}x")
+
+
 def busy_table(libs, threads, repeats, seconds):
     """Step time alone and beside each load, per library; alone and loaded runs alternate so
     that the machine's own drift hits both."""
@@ -436,14 +466,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--threads", type=int, default=os.cpu_count(),
                     help="threads for both libraries (default: every core, %(default)s here)")
-    ap.add_argument("--sections", default="ratio,userloop,scaling,busy,cost",
-                    help="comma-separated, of: ratio, userloop, scaling, busy, cost (default: all)")
+    ap.add_argument("--sections", default="ratio,userloop,latency,scaling,busy,cost",
+                    help="comma-separated, of: ratio, userloop, latency, scaling, busy, cost (default: all)")
     ap.add_argument("--layers", action="store_true", help="print per-layer times of a training step")
     ap.add_argument("--quick", action="store_true", help="fewer repeats (a smoke test, not a measurement)")
     ap.add_argument("--no-torch", action="store_true", help="skip PyTorch even if it is installed")
     args = ap.parse_args()
     sections = [x.strip() for x in args.sections.split(",") if x.strip()]
-    unknown = set(sections) - {"ratio", "userloop", "scaling", "busy", "cost"}
+    unknown = set(sections) - {"ratio", "userloop", "latency", "scaling", "busy", "cost"}
     if unknown or args.threads < 1:
         ap.error(f"unknown section(s) {sorted(unknown)}" if unknown else "--threads must be >= 1")
     started = time.time()
@@ -482,6 +512,10 @@ def main():
     if "userloop" in sections:
         print(f"\n== the user's loop: seed network, fresh processes, median step and page faults, {threads} threads ==")
         user_loop_section(have_torch, threads, args.quick)
+
+    if "latency" in sections:
+        print(f"\n== latency: one image, predict_proba, ms, {threads} threads ==")
+        latency_section(have_torch, threads, args.quick)
 
     if "scaling" in sections:
         runs, steps = (2, 5) if args.quick else (5, 20)
