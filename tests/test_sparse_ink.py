@@ -131,3 +131,11 @@ def test_ten_million_points_are_thinned_to_the_cap(model):
     np.testing.assert_array_equal(kept[1], LINE)
     img = render_strokes([spiral[::1000]], (560, 560), 9)
     assert tc.read_digit(img, model, strokes=[spiral]).verdict in VERDICTS
+
+
+def test_two_specks_in_a_small_box_are_too_small(model):
+    """Found by hypothesis: two one-pixel specks 12 px apart on a 60 px picture cover 3.8% of their
+    13 x 4 box, enough to pass for a stroke by density alone, and the model read them as a 1."""
+    salt = np.zeros((60, 60), np.float32)
+    salt[17, 16] = salt[20, 28] = 1
+    assert tc.read_digit(salt, model).verdict == "too small"
